@@ -1,0 +1,131 @@
+//! Sessions of every field method, and the notes captured in them.
+//!
+//! A session's own document holds its description and the notes that are about no
+//! single participant. Notes about a participant live in a separate *material*
+//! document per (session, participant), so that erasing one person destroys whole
+//! documents and never has to cut their words out of a shared history.
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::prose::Prose;
+use crate::i18n::labelled_enum;
+use crate::ids::{GuideId, MemberId, NoteId, ParticipantId, ProjectId, QuestionId, SessionId};
+use crate::time::Timestamp;
+
+labelled_enum! {
+    /// The field methods of the Investigate step.
+    SessionKind {
+        Interview = "interview", "Intervju", "Interview";
+        Observation = "observation", "Observation", "Observation";
+        /// Self-documentation by participants over days or weeks.
+        Diary = "diary", "Dagbok", "Diary";
+        UserJourney = "journey", "Användarresa", "User journey";
+        EmpathyMap = "empathy-map", "Empatikarta", "Empathy map";
+    }
+}
+
+labelled_enum! {
+    /// What a note is.
+    NoteKind {
+        Plain = "note", "Anteckning", "Note";
+        Quote = "quote", "Citat", "Quote";
+        Observation = "observation", "Observation", "Observation";
+        Pain = "pain", "Smärtpunkt", "Pain point";
+        Gain = "gain", "Glädjeämne", "High point";
+        Feeling = "feeling", "Känsla", "Feeling";
+        /// An entry a participant submitted to their diary.
+        DiaryEntry = "diary-entry", "Dagboksinlägg", "Diary entry";
+    }
+}
+
+labelled_enum! {
+    /// The quadrants of an empathy map.
+    EmpathyQuadrant {
+        Says = "says", "Säger", "Says";
+        Thinks = "thinks", "Tänker", "Thinks";
+        Does = "does", "Gör", "Does";
+        Feels = "feels", "Känner", "Feels";
+    }
+}
+
+labelled_enum! {
+    /// The stages of a user journey.
+    JourneyStage {
+        Before = "before", "Före", "Before";
+        During = "during", "Under", "During";
+        After = "after", "Efter", "After";
+    }
+}
+
+/// Where in the method a note belongs, when it belongs somewhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct NoteAnchor {
+    /// The guide question it answers.
+    pub question: Option<QuestionId>,
+    /// The empathy-map quadrant.
+    pub quadrant: Option<EmpathyQuadrant>,
+    /// The journey stage.
+    pub stage: Option<JourneyStage>,
+    /// The emotional curve of a journey, from -2 (very low) to +2 (very high).
+    pub emotion: Option<i8>,
+}
+
+/// A note.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Note {
+    pub id: NoteId,
+    pub kind: NoteKind,
+    pub text: Prose,
+    pub author: MemberId,
+    /// The participant the note is about, if one.
+    pub about: Option<ParticipantId>,
+    pub anchor: NoteAnchor,
+    pub tags: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Set when the note was deleted; its text is emptied at the same time.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// A session's document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct SessionDoc {
+    pub schema: u64,
+    pub id: SessionId,
+    pub project_id: ProjectId,
+    pub kind: SessionKind,
+    pub title: String,
+    /// Participant id → true; a map so that concurrent additions merge as a set.
+    pub participants: BTreeMap<String, bool>,
+    pub ran_by: MemberId,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// A place label such as "Fritidsgården". Never coordinates.
+    pub place: Option<String>,
+    pub guide: Option<GuideId>,
+    /// Notes about no single participant.
+    pub notes: BTreeMap<String, Note>,
+}
+
+impl SessionDoc {
+    /// The participants of the session.
+    pub fn participant_ids(&self) -> Vec<ParticipantId> {
+        self.participants
+            .iter()
+            .filter(|(_, in_it)| **in_it)
+            .map(|(id, _)| ParticipantId::from(id.clone()))
+            .collect()
+    }
+}
+
+/// The notes about one participant in one session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct MaterialDoc {
+    pub schema: u64,
+    pub project_id: ProjectId,
+    pub session_id: SessionId,
+    pub participant_id: ParticipantId,
+    pub notes: BTreeMap<String, Note>,
+}

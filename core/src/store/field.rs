@@ -1,0 +1,499 @@
+//! Investigate: participants and their consent, sessions, notes, diaries.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeMap;
+
+use super::docs::{map_at, DocKey};
+use super::views::{NewDiaryEntry, NewNote, NewSession};
+use super::{index, refuse_erased, Store};
+use crate::domain::{
+    AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MaterialDoc, MemberRole, Note,
+    Participant, ParticipantRole, Prose, SessionDoc, TeamMessage, DOC_SCHEMA,
+};
+use crate::error::{Error, Result};
+use crate::ids::{ConsentId, EntryId, MessageId, NoteId, ParticipantCode, ParticipantId, ProjectId, SessionId};
+use crate::time::Timestamp;
+
+const FIELD: &[MemberRole] = &[MemberRole::Coordinator, MemberRole::Researcher];
+
+/// The longest note accepted, in characters.
+pub const MAX_NOTE_CHARS: usize = 20_000;
+const MAX_TAGS: usize = 20;
+
+impl Store {
+    /// Adds a participant by pseudonymous code. Codes are unique within a project.
+    pub fn add_participant(
+        &self,
+        project: &ProjectId,
+        code: &str,
+        role: ParticipantRole,
+        age_band: AgeBand,
+    ) -> Result<ParticipantId> {
+        self.require_role(project, FIELD, "adding participants")?;
+        let code = ParticipantCode::parse(code)?;
+        let taken = self.query(|c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM participants WHERE project = ?1 AND code = ?2",
+                params![project.as_str(), code.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .is_some())
+        })?;
+        if taken {
+            return Err(Error::InvalidInput("that participant code is already used in this project"));
+        }
+        let p = Participant {
+            schema: DOC_SCHEMA,
+            id: ParticipantId::new(),
+            project_id: project.clone(),
+            code,
+            role,
+            age_band,
+            created_at: Timestamp::now(),
+            created_by: self.me().clone(),
+            consents: BTreeMap::new(),
+        };
+        let key = DocKey::Participant(p.id.clone());
+        self.create_doc(&key, project, &p, |tx, _| index::participant(tx, &p))?;
+        Ok(p.id)
+    }
+
+    /// A participant's record and consent.
+    pub fn participant(&self, id: &ParticipantId) -> Result<Participant> {
+        let project = self.participant_project(id)?;
+        self.require_role(&project, &[MemberRole::Coordinator, MemberRole::Researcher, MemberRole::Reviewer], "reading participants")?;
+        self.read(&DocKey::Participant(id.clone()))
+    }
+
+    fn participant_project(&self, id: &ParticipantId) -> Result<ProjectId> {
+        self.query(|c| {
+            refuse_erased(c, &DocKey::Participant(id.clone()))?;
+            c.query_row("SELECT project FROM participants WHERE id = ?1", [id.as_str()], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(ProjectId::from)
+            .ok_or_else(|| Error::not_found(ParticipantId::WHAT, id))
+        })
+    }
+
+    fn modify_participant<R>(&self, id: &ParticipantId, f: impl FnOnce(&mut Participant) -> Result<R>) -> Result<R> {
+        let project = self.participant_project(id)?;
+        self.require_role(&project, FIELD, "recording consent")?;
+        let key = DocKey::Participant(id.clone());
+        self.write(
+            &key,
+            &project,
+            |doc| {
+                let mut p: Participant = autosurgeon::hydrate(doc)?;
+                let r = f(&mut p)?;
+                autosurgeon::reconcile(doc, &p)?;
+                Ok(r)
+            },
+            |tx, doc, _| index::participant(tx, &autosurgeon::hydrate(doc)?),
+        )
+    }
+
+    /// Records consent for one scope, given by the participant or a guardian under
+    /// the named version of the information they were given.
+    pub fn record_consent(
+        &self,
+        participant: &ParticipantId,
+        scope: ConsentScope,
+        given_by: GivenBy,
+        information_version: &str,
+    ) -> Result<ConsentId> {
+        if information_version.trim().is_empty() || information_version.len() > 50 {
+            return Err(Error::InvalidInput("name the version of the information given (1-50 characters)"));
+        }
+        let me = self.me().clone();
+        self.modify_participant(participant, |p| {
+            let record = ConsentRecord {
+                id: ConsentId::new(),
+                scope,
+                given_by,
+                given_at: Timestamp::now(),
+                information_version: information_version.trim().into(),
+                recorded_by: me,
+                withdrawn_at: None,
+                withdrawn_by: None,
+            };
+            let id = record.id.clone();
+            p.consents.insert(id.to_string(), record);
+            Ok(id)
+        })
+    }
+
+    /// Withdraws consent for `scope`, or for every scope when `None`. Erasing what was
+    /// captured under it is a separate, explicit step.
+    pub fn withdraw_consent(&self, participant: &ParticipantId, scope: Option<ConsentScope>, by: GivenBy) -> Result<()> {
+        self.modify_participant(participant, |p| {
+            let now = Timestamp::now();
+            for r in p.consents.values_mut() {
+                if r.is_active() && scope.is_none_or(|s| s == r.scope) {
+                    r.withdrawn_at = Some(now);
+                    r.withdrawn_by = Some(by);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Starts a session of any field method.
+    pub fn start_session(&self, project: &ProjectId, input: NewSession) -> Result<SessionId> {
+        self.require_role(project, FIELD, "running sessions")?;
+        if input.title.trim().is_empty() || input.title.chars().count() > 200 {
+            return Err(Error::InvalidInput("a session title is 1-200 characters"));
+        }
+        if let Some(place) = &input.place {
+            check_place(place)?;
+        }
+        for p in &input.participants {
+            if self.participant_project(p)? != *project {
+                return Err(Error::not_found(ParticipantId::WHAT, p));
+            }
+        }
+        let s = SessionDoc {
+            schema: DOC_SCHEMA,
+            id: SessionId::new(),
+            project_id: project.clone(),
+            kind: input.kind,
+            title: input.title.trim().into(),
+            participants: input.participants.iter().map(|p| (p.to_string(), true)).collect(),
+            ran_by: self.me().clone(),
+            started_at: input.started_at.unwrap_or_else(Timestamp::now),
+            ended_at: None,
+            place: input.place.map(|p| p.trim().to_string()),
+            guide: input.guide,
+            notes: BTreeMap::new(),
+        };
+        let key = DocKey::Session(s.id.clone());
+        self.create_doc(&key, project, &s, |tx, _| index::session(tx, &key, &s))?;
+        Ok(s.id)
+    }
+
+    /// Ends a session.
+    pub fn end_session(&self, session: &SessionId) -> Result<()> {
+        self.modify_session(session, |s| {
+            s.ended_at.get_or_insert(Timestamp::now());
+            Ok(())
+        })
+    }
+
+    /// Adds a participant to a running session.
+    pub fn add_session_participant(&self, session: &SessionId, participant: &ParticipantId) -> Result<()> {
+        let project = self.session_project(session)?;
+        if self.participant_project(participant)? != project {
+            return Err(Error::not_found(ParticipantId::WHAT, participant));
+        }
+        self.modify_session(session, |s| {
+            s.participants.insert(participant.to_string(), true);
+            Ok(())
+        })
+    }
+
+    fn modify_session<R>(&self, session: &SessionId, f: impl FnOnce(&mut SessionDoc) -> Result<R>) -> Result<R> {
+        let project = self.session_project(session)?;
+        self.require_role(&project, FIELD, "changing sessions")?;
+        let key = DocKey::Session(session.clone());
+        self.write(
+            &key,
+            &project,
+            |doc| {
+                let mut s: SessionDoc = autosurgeon::hydrate(doc)?;
+                let r = f(&mut s)?;
+                autosurgeon::reconcile(doc, &s)?;
+                Ok(r)
+            },
+            |tx, doc, _| index::session(tx, &key, &autosurgeon::hydrate(doc)?),
+        )
+    }
+
+    pub(crate) fn session_project(&self, session: &SessionId) -> Result<ProjectId> {
+        self.query(|c| session_row(c, session).map(|(p, _)| p))
+    }
+
+    /// Captures a note. Refused unless every participant the note concerns has
+    /// consented to notes; acknowledged only once stored durably.
+    pub fn add_note(&self, session: &SessionId, input: NewNote) -> Result<NoteId> {
+        check_note_text(&input.text)?;
+        let tags = clean_tags(&input.tags)?;
+        let (project, members) = self.query(|c| session_row(c, session))?;
+        self.require_role(&project, FIELD, "capturing notes")?;
+        let about = match (&input.about, members.as_slice()) {
+            (Some(p), _) if !members.contains(p) => return Err(Error::not_found(ParticipantId::WHAT, p)),
+            (Some(p), _) => Some(p.clone()),
+            (None, [only]) => Some(only.clone()),
+            (None, _) => None,
+        };
+        let concerned: Vec<ParticipantId> = match &about {
+            Some(p) => vec![p.clone()],
+            None => members,
+        };
+        self.query(|c| require_consent(c, &concerned, ConsentScope::Notes))?;
+        let now = Timestamp::now();
+        let note = Note {
+            id: NoteId::new(),
+            kind: input.kind,
+            text: Prose::new(input.text.trim_end()),
+            author: self.me().clone(),
+            about: about.clone(),
+            anchor: input.anchor,
+            tags,
+            created_at: now,
+            updated_at: now,
+        deleted_at: None,
+        };
+        let key = match &about {
+            Some(p) => DocKey::Material(session.clone(), p.clone()),
+            None => DocKey::Session(session.clone()),
+        };
+        if let Some(p) = &about {
+            let m = MaterialDoc {
+                schema: DOC_SCHEMA,
+                project_id: project.clone(),
+                session_id: session.clone(),
+                participant_id: p.clone(),
+                notes: BTreeMap::new(),
+            };
+            self.create_doc(&key, &project, &m, |_, _| Ok(()))?;
+        }
+        self.put_note(&key, &project, session, &note)?;
+        Ok(note.id)
+    }
+
+    fn put_note(&self, key: &DocKey, project: &ProjectId, session: &SessionId, note: &Note) -> Result<()> {
+        self.write(
+            key,
+            project,
+            |doc| {
+                let notes = map_at(doc, "notes")?;
+                autosurgeon::reconcile_prop(doc, &notes, note.id.as_str(), note)?;
+                Ok(())
+            },
+            |tx, _, _| index::upsert_note(tx, key, project, Some(session), note),
+        )
+    }
+
+    /// Changes a note's text; concurrent edits from other devices merge.
+    pub fn edit_note(&self, note: &NoteId, text: &str) -> Result<()> {
+        check_note_text(text)?;
+        self.change_note(note, |n| {
+            n.text.update(text.trim_end());
+            Ok(())
+        })
+    }
+
+    /// Replaces a note's tags.
+    pub fn tag_note(&self, note: &NoteId, tags: &[String]) -> Result<()> {
+        let tags = clean_tags(tags)?;
+        self.change_note(note, |n| {
+            n.tags = tags;
+            Ok(())
+        })
+    }
+
+    /// Deletes a note: it disappears from lists, search and exports, and its text is
+    /// cleared. Its earlier text stays in the document's history until the whole
+    /// document is erased with the participant's material (see `docs/documents.md`).
+    pub fn delete_note(&self, note: &NoteId) -> Result<()> {
+        self.change_note(note, |n| {
+            n.text.update("");
+            n.deleted_at = Some(Timestamp::now());
+            Ok(())
+        })
+    }
+
+    fn change_note(&self, note: &NoteId, f: impl FnOnce(&mut Note) -> Result<()>) -> Result<()> {
+        let (key, project, session) = self.query(|c| note_location(c, note))?;
+        self.require_role(&project, FIELD, "editing notes")?;
+        if matches!(key, DocKey::Inbox(_)) {
+            return Err(Error::NotAllowed("diary entries belong to the participant who wrote them"));
+        }
+        let session = session.ok_or(Error::Storage("note without session".into()))?;
+        self.write(
+            &key,
+            &project,
+            |doc| {
+                let notes = map_at(doc, "notes")?;
+                let mut n: Note = autosurgeon::hydrate_prop(doc, &notes, note.as_str())?;
+                if n.deleted_at.is_some() {
+                    return Err(Error::not_found(NoteId::WHAT, note));
+                }
+                f(&mut n)?;
+                n.updated_at = Timestamp::now();
+                autosurgeon::reconcile_prop(doc, &notes, note.as_str(), &n)?;
+                Ok(n)
+            },
+            |tx, _, n| index::upsert_note(tx, &key, &project, Some(&session), n),
+        )?;
+        Ok(())
+    }
+
+    /// Submits a diary entry to a participant's inbox (on the participant's own device,
+    /// or on a shared one). Refused without consent to notes.
+    pub fn submit_diary_entry(&self, participant: &ParticipantId, input: NewDiaryEntry) -> Result<EntryId> {
+        check_note_text(&input.text)?;
+        if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(Error::InvalidInput("a rating is 1 to 5"));
+        }
+        let project = self.participant_project(participant)?;
+        self.query(|c| require_consent(c, std::slice::from_ref(participant), ConsentScope::Notes))?;
+        let entry = DiaryEntry {
+            id: EntryId::new(),
+            session: input.session,
+            heading: input.heading.trim().into(),
+            text: Prose::new(input.text.trim_end()),
+            rating: input.rating,
+            anonymous: input.anonymous,
+            written_at: Timestamp::now(),
+        };
+        let key = self.ensure_inbox(&project, participant)?;
+        self.write(
+            &key,
+            &project,
+            |doc| {
+                let entries = map_at(doc, "entries")?;
+                autosurgeon::reconcile_prop(doc, &entries, entry.id.as_str(), &entry)?;
+                Ok(())
+            },
+            |tx, doc, _| index::reindex(tx, &key, doc, ""),
+        )?;
+        Ok(entry.id)
+    }
+
+    /// Sends a message to a participant about what happened with their input.
+    pub fn send_message(&self, participant: &ParticipantId, text: &str) -> Result<MessageId> {
+        check_note_text(text)?;
+        let project = self.participant_project(participant)?;
+        self.require_role(&project, FIELD, "writing to participants")?;
+        let key = self.ensure_inbox(&project, participant)?;
+        let msg = TeamMessage {
+            id: MessageId::new(),
+            text: Prose::new(text.trim_end()),
+            from: self.me().clone(),
+            sent_at: Timestamp::now(),
+            read_at: None,
+        };
+        self.write(
+            &key,
+            &project,
+            |doc| {
+                let messages = map_at(doc, "messages")?;
+                autosurgeon::reconcile_prop(doc, &messages, msg.id.as_str(), &msg)?;
+                Ok(())
+            },
+            |_, _, _| Ok(()),
+        )?;
+        Ok(msg.id)
+    }
+
+    /// A participant's inbox: their diary entries and the team's messages.
+    pub fn inbox(&self, participant: &ParticipantId) -> Result<InboxDoc> {
+        let project = self.participant_project(participant)?;
+        let key = self.ensure_inbox(&project, participant)?;
+        self.read(&key)
+    }
+
+    fn ensure_inbox(&self, project: &ProjectId, participant: &ParticipantId) -> Result<DocKey> {
+        let key = DocKey::Inbox(participant.clone());
+        let inbox = InboxDoc {
+            schema: DOC_SCHEMA,
+            project_id: project.clone(),
+            participant_id: participant.clone(),
+            entries: BTreeMap::new(),
+            messages: BTreeMap::new(),
+        };
+        self.create_doc(&key, project, &inbox, |_, _| Ok(()))?;
+        Ok(key)
+    }
+}
+
+fn check_note_text(text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::InvalidInput("a note needs some text"));
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(Error::InvalidInput("a note is at most 20000 characters"));
+    }
+    Ok(())
+}
+
+fn check_place(place: &str) -> Result<()> {
+    // A place is a label ("Fritidsgården"), not a position: refuse anything that
+    // looks like coordinates.
+    let digits = place.chars().filter(|c| c.is_ascii_digit()).count();
+    let looks_like_coordinates = digits >= 6 && place.contains(['.', ',']);
+    if place.trim().is_empty() || place.chars().count() > 100 || looks_like_coordinates {
+        Err(Error::InvalidInput("a place is a short label such as 'Fritidsgården', never coordinates"))
+    } else {
+        Ok(())
+    }
+}
+
+fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim().trim_start_matches('#').to_lowercase();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > 40 || t.chars().any(char::is_whitespace) {
+            return Err(Error::InvalidInput("a tag is one word of at most 40 characters"));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(Error::InvalidInput("at most 20 tags on a note"));
+    }
+    Ok(out)
+}
+
+/// The project and participants of a session, from the index.
+fn session_row(c: &Connection, session: &SessionId) -> Result<(ProjectId, Vec<ParticipantId>)> {
+    refuse_erased(c, &DocKey::Session(session.clone()))?;
+    let project: String = c
+        .query_row("SELECT project FROM sessions WHERE id = ?1", [session.as_str()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found(SessionId::WHAT, session))?;
+    let mut stmt = c.prepare_cached("SELECT participant FROM session_participants WHERE session = ?1 ORDER BY participant")?;
+    let members = stmt
+        .query_map([session.as_str()], |r| r.get::<_, String>(0))?
+        .map(|r| r.map(ParticipantId::from))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((ProjectId::from(project), members))
+}
+
+/// Where a note lives.
+pub(crate) fn note_location(c: &Connection, note: &NoteId) -> Result<(DocKey, ProjectId, Option<SessionId>)> {
+    let row: Option<(String, String, Option<String>)> = c
+        .query_row(
+            "SELECT doc, project, session FROM notes WHERE id = ?1 AND deleted = 0",
+            [note.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let (doc, project, session) = row.ok_or_else(|| Error::not_found(NoteId::WHAT, note))?;
+    Ok((doc.parse()?, ProjectId::from(project), session.map(SessionId::from)))
+}
+
+/// Fails unless every participant has consented to `scope`.
+pub(crate) fn require_consent(c: &Connection, participants: &[ParticipantId], scope: ConsentScope) -> Result<()> {
+    for p in participants {
+        refuse_erased(c, &DocKey::Participant(p.clone()))?;
+        let state: Option<String> = c
+            .query_row(
+                "SELECT state FROM consents WHERE participant = ?1 AND scope = ?2",
+                params![p.as_str(), scope.as_key()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if state.as_deref() != Some("given") {
+            return Err(Error::ConsentMissing { participant: p.to_string(), scope: scope.as_key() });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! The encrypted local store: automerge documents persisted change by change in
+//! SQLCipher, with a query index kept in the same transactions.
+//!
+//! Every write follows one path (`Store::write`): change the document in memory,
+//! append the change to the database together with the index rows it affects, commit,
+//! and only then acknowledge. If any step fails the in-memory document is dropped and
+//! reloaded from disk on next use, so memory never runs ahead of what is stored.
+
+mod db;
+mod docs;
+mod field;
+mod focus;
+mod index;
+mod key;
+mod project;
+mod query;
+mod views;
+
+#[cfg(test)]
+mod tests;
+
+pub use db::{Durability, SCHEMA_VERSION};
+pub use docs::DocKey;
+pub use key::StoreKey;
+pub use views::*;
+
+use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
+use autosurgeon::{Hydrate, Reconcile};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::MemberRole;
+use crate::error::{Error, Result};
+use crate::ids::{MemberId, ProjectId};
+use docs::DocCache;
+
+/// The database file inside a store directory.
+pub const DB_FILE: &str = "insikt.db";
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// Create the store when the directory holds none.
+    pub create: bool,
+    /// What an acknowledged write survives.
+    pub durability: Durability,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { create: true, durability: Durability::default() }
+    }
+}
+
+/// A handle on one device's store. Cheap to clone, `Send + Sync`: every method takes
+/// `&self` and may be called from any thread.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Mutex<State>>,
+    me: MemberId,
+    dir: PathBuf,
+}
+
+struct State {
+    conn: Connection,
+    cache: DocCache,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("me", &self.me).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating it (and the directory) when missing.
+    pub fn open(dir: &Path, key: &StoreKey) -> Result<Store> {
+        Self::open_with(dir, key, &OpenOptions::default())
+    }
+
+    /// Opens the store in `dir` with explicit options.
+    pub fn open_with(dir: &Path, key: &StoreKey, options: &OpenOptions) -> Result<Store> {
+        if options.create {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = db::open(&dir.join(DB_FILE), key, options.durability, options.create)?;
+        let (me, actor) = identity(&conn)?;
+        let state = State { conn, cache: DocCache::new(actor) };
+        Ok(Store { inner: Arc::new(Mutex::new(state)), me, dir: dir.to_path_buf() })
+    }
+
+    /// This device's member id: the author of everything written here.
+    pub fn me(&self) -> &MemberId {
+        &self.me
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves at worst a stale cache entry; the
+        // database itself is transactional, so carry on with a cleared cache.
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                g.cache.clear();
+                g
+            }
+        }
+    }
+
+    /// Changes a document and persists the change with its index rows, atomically.
+    fn write<R>(
+        &self,
+        key: &DocKey,
+        project: &ProjectId,
+        change: impl FnOnce(&mut AutoCommit) -> Result<R>,
+        index: impl FnOnce(&Transaction, &AutoCommit, &R) -> Result<()>,
+    ) -> Result<R> {
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        let outcome = (|| {
+            let doc = cache.get(conn, key)?;
+            let result = change(doc)?;
+            let tx = conn.transaction()?;
+            docs::persist(&tx, key, project, doc)?;
+            index(&tx, doc, &result)?;
+            tx.commit()?;
+            Ok(result)
+        })();
+        if outcome.is_err() {
+            cache.evict(key);
+        }
+        outcome
+    }
+
+    /// Creates a document holding `root`, unless it exists already.
+    fn create_doc<T: Reconcile>(
+        &self,
+        key: &DocKey,
+        project: &ProjectId,
+        root: &T,
+        index: impl FnOnce(&Transaction, &AutoCommit) -> Result<()>,
+    ) -> Result<()> {
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        if docs::exists(conn, key)? {
+            return Ok(());
+        }
+        refuse_erased(conn, key)?;
+        let outcome = (|| {
+            let doc = cache.insert_new(key.clone());
+            autosurgeon::reconcile(doc, root)?;
+            let tx = conn.transaction()?;
+            docs::persist(&tx, key, project, doc)?;
+            index(&tx, doc)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if outcome.is_err() {
+            cache.evict(key);
+        }
+        outcome
+    }
+
+    /// Reads a whole document into its Rust shape.
+    fn read<T: Hydrate>(&self, key: &DocKey) -> Result<T> {
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        let doc = cache.get(conn, key)?;
+        Ok(autosurgeon::hydrate(doc)?)
+    }
+
+    /// Runs a read-only query on the index.
+    fn query<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let guard = self.lock();
+        f(&guard.conn)
+    }
+
+    /// My role in `project`, failing when I am not an active member.
+    pub fn my_role(&self, project: &ProjectId) -> Result<MemberRole> {
+        self.query(|c| my_role(c, project))
+    }
+
+    fn require_role(&self, project: &ProjectId, allowed: &[MemberRole], what: &'static str) -> Result<MemberRole> {
+        let role = self.my_role(project)?;
+        if allowed.contains(&role) {
+            Ok(role)
+        } else {
+            Err(Error::NotAllowed(what))
+        }
+    }
+
+    // --- documents, for sync and backup -------------------------------------------
+
+    /// Every document this store holds.
+    pub fn document_keys(&self) -> Result<Vec<DocKey>> {
+        self.query(|c| {
+            let mut stmt = c.prepare("SELECT doc FROM documents ORDER BY doc")?;
+            let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut keys = Vec::new();
+            for name in names {
+                keys.push(name?.parse()?);
+            }
+            Ok(keys)
+        })
+    }
+
+    /// The whole document as automerge bytes.
+    pub fn document_bytes(&self, key: &DocKey) -> Result<Vec<u8>> {
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        Ok(cache.get(conn, key)?.save())
+    }
+
+    /// Merges automerge bytes (a whole document, or changes) received from another
+    /// device into the document `key`, persists what is new and rebuilds the index
+    /// rows of that document. Returns whether anything changed.
+    pub fn merge_document(&self, key: &DocKey, bytes: &[u8]) -> Result<bool> {
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        refuse_erased(conn, key)?;
+        let known = docs::exists(conn, key)?;
+        let me = self.me.as_str().to_string();
+        let outcome = (|| {
+            let doc = if known { cache.get(conn, key)? } else { cache.insert_new(key.clone()) };
+            let before = doc.get_heads();
+            doc.load_incremental(bytes)?;
+            if doc.get_heads() == before {
+                return Ok(false);
+            }
+            let project = project_of(key, doc)?;
+            let tx = conn.transaction()?;
+            docs::persist(&tx, key, &project, doc)?;
+            index::reindex(&tx, key, doc, &me)?;
+            tx.commit()?;
+            Ok(true)
+        })();
+        if outcome.is_err() {
+            cache.evict(key);
+        }
+        outcome
+    }
+
+    /// Rewrites every document as a single snapshot and reclaims the freed pages.
+    pub fn compact(&self) -> Result<()> {
+        let keys = self.document_keys()?;
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        for key in keys {
+            let doc = cache.get(conn, &key)?;
+            let tx = conn.transaction()?;
+            docs::compact(&tx, &key, doc)?;
+            tx.commit()?;
+        }
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
+        Ok(())
+    }
+
+    /// Rebuilds the whole index from the documents.
+    pub fn rebuild_index(&self) -> Result<()> {
+        let keys = self.document_keys()?;
+        let me = self.me.as_str().to_string();
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        for key in keys {
+            let doc = cache.get(conn, &key)?;
+            let tx = conn.transaction()?;
+            index::reindex(&tx, &key, doc, &me)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads or creates this device's identity: its member id and automerge actor.
+fn identity(conn: &Connection) -> Result<(MemberId, ActorId)> {
+    let get = |k: &str| -> Result<Option<String>> {
+        Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)).optional()?)
+    };
+    let member = match get("member")? {
+        Some(m) => MemberId::from(m),
+        None => {
+            let m = MemberId::new();
+            conn.execute("INSERT INTO meta (key, value) VALUES ('member', ?1)", [m.as_str()])?;
+            m
+        }
+    };
+    let actor = match get("actor")? {
+        Some(a) => ActorId::from(hex::decode(a).map_err(|_| Error::Storage("actor".into()))?),
+        None => {
+            let a = ActorId::random();
+            conn.execute("INSERT INTO meta (key, value) VALUES ('actor', ?1)", [a.to_hex_string()])?;
+            a
+        }
+    };
+    Ok((member, actor))
+}
+
+fn my_role(conn: &Connection, project: &ProjectId) -> Result<MemberRole> {
+    let row: Option<Option<String>> = conn
+        .query_row("SELECT my_role FROM projects WHERE id = ?1", [project.as_str()], |r| r.get(0))
+        .optional()?;
+    match row {
+        None => Err(Error::not_found(ProjectId::WHAT, project)),
+        Some(None) => Err(Error::NotAllowed("this device is not a member of the project")),
+        Some(Some(role)) => MemberRole::parse(&role).ok_or(Error::Storage("role".into())),
+    }
+}
+
+/// Refuses to bring back a document that was erased here.
+fn refuse_erased(conn: &Connection, key: &DocKey) -> Result<()> {
+    let erased: Option<i64> = conn
+        .query_row("SELECT 1 FROM tombstones WHERE doc = ?1", [key.to_string()], |r| r.get(0))
+        .optional()?;
+    match erased {
+        Some(_) => Err(Error::Erased { what: key.kind() }),
+        None => Ok(()),
+    }
+}
+
+/// The project a document belongs to, read from the document itself.
+fn project_of(key: &DocKey, doc: &AutoCommit) -> Result<ProjectId> {
+    if let DocKey::Project(p) = key {
+        return Ok(p.clone());
+    }
+    match doc.get(ROOT, "project_id")? {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Str(text) => text.parse(),
+            _ => Err(Error::Document("project_id".into())),
+        },
+        _ => Err(Error::Document("project_id".into())),
+    }
+}
