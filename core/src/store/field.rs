@@ -210,6 +210,11 @@ impl Store {
         )
     }
 
+    /// The project a session belongs to.
+    pub fn project_of_session(&self, session: &SessionId) -> Result<ProjectId> {
+        self.session_project(session)
+    }
+
     pub(crate) fn session_project(&self, session: &SessionId) -> Result<ProjectId> {
         self.query(|c| session_row(c, session).map(|(p, _)| p))
     }
