@@ -1,8 +1,8 @@
 //! One function per command; each prints what a person needs to see.
 
 use insikt_core::domain::{
-    AgeBand, ConsentScope, ConsentState, EmpathyQuadrant, GivenBy, JourneyStage, MemberRole, NoteAnchor,
-    NoteKind, ParticipantRole, PrototypeKind, SessionKind, Step, StepStatus,
+    AgeBand, ConsentScope, ConsentState, EmpathyQuadrant, GivenBy, JourneyStage, MemberRole,
+    NoteAnchor, NoteKind, ParticipantRole, PrototypeKind, SessionKind, Step, StepStatus,
 };
 use insikt_core::{Error, Lang, NewDiaryEntry, NewIdea, NewNote, NewSession, NoteView};
 
@@ -14,7 +14,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
     match &cli.command {
         Command::Demo => {
-            let dir = cli.data.clone().unwrap_or_else(|| default_data_dir().join("demo"));
+            let dir = cli
+                .data
+                .clone()
+                .unwrap_or_else(|| default_data_dir().join("demo"));
             crate::demo::run(&cli, &dir)
         }
         Command::Prompts { step } => prompts(cli.lang.parse()?, step.as_deref()),
@@ -84,11 +87,16 @@ fn project(ctx: &Ctx, c: &ProjectCmd) -> Result<(), Error> {
             a.doing_what.as_deref(),
             a.how.as_deref(),
         )?,
-        ProjectCmd::Step { step, status } => {
-            s.set_step_status(&ctx.project()?, parse::<Step>(step)?, parse::<StepStatus>(status)?)?
-        }
+        ProjectCmd::Step { step, status } => s.set_step_status(
+            &ctx.project()?,
+            parse::<Step>(step)?,
+            parse::<StepStatus>(status)?,
+        )?,
         ProjectCmd::AddMember { name, role } => {
-            println!("{}", s.add_member(&ctx.project()?, name, parse::<MemberRole>(role)?)?)
+            println!(
+                "{}",
+                s.add_member(&ctx.project()?, name, parse::<MemberRole>(role)?)?
+            )
         }
         ProjectCmd::Stakeholder { name, ring, note } => {
             println!("{}", s.add_stakeholder(&ctx.project()?, name, *ring, note)?)
@@ -103,8 +111,12 @@ pub fn show_project(ctx: &Ctx) -> Result<(), Error> {
     let p = ctx.store.project(&ctx.project()?)?;
     println!("{}  ({})", p.name, p.id);
     let c = &p.canvas;
-    let canvas = [("Jag vill", "I want to", &c.purpose), ("För vem", "For whom", &c.for_whom),
-        ("Som gör vad", "Doing what", &c.doing_what), ("Hur", "How", &c.how)];
+    let canvas = [
+        ("Jag vill", "I want to", &c.purpose),
+        ("För vem", "For whom", &c.for_whom),
+        ("Som gör vad", "Doing what", &c.doing_what),
+        ("Hur", "How", &c.how),
+    ];
     for (sv, en, v) in canvas {
         if !v.as_str().is_empty() {
             println!("  {}: {}", if l == Lang::Sv { sv } else { en }, v.as_str());
@@ -123,12 +135,23 @@ fn participant(ctx: &Ctx, c: &ParticipantCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
         ParticipantCmd::Add { code, role, age } => {
-            let id = ctx.store.add_participant(&project, code, parse::<ParticipantRole>(role)?, parse::<AgeBand>(age)?)?;
+            let id = ctx.store.add_participant(
+                &project,
+                code,
+                parse::<ParticipantRole>(role)?,
+                parse::<AgeBand>(age)?,
+            )?;
             println!("{id}");
         }
         ParticipantCmd::List => {
             for p in ctx.store.participants(&project)? {
-                println!("{:<8} {:<14} {:<12} {}", p.code, p.role.label(ctx.lang), p.age_band.label(ctx.lang), consent_line(&p.consents, ctx.lang));
+                println!(
+                    "{:<8} {:<14} {:<12} {}",
+                    p.code,
+                    p.role.label(ctx.lang),
+                    p.age_band.label(ctx.lang),
+                    consent_line(&p.consents, ctx.lang)
+                );
             }
         }
     }
@@ -153,14 +176,29 @@ fn consent_line(consents: &[insikt_core::ConsentStatus], lang: Lang) -> String {
 fn consent(ctx: &Ctx, c: &ConsentCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
-        ConsentCmd::Give { participant, scope, by, info } => {
+        ConsentCmd::Give {
+            participant,
+            scope,
+            by,
+            info,
+        } => {
             let p = ctx.participant(&project, participant)?;
-            ctx.store.record_consent(&p, parse::<ConsentScope>(scope)?, parse::<GivenBy>(by)?, info)?;
+            ctx.store.record_consent(
+                &p,
+                parse::<ConsentScope>(scope)?,
+                parse::<GivenBy>(by)?,
+                info,
+            )?;
         }
-        ConsentCmd::Withdraw { participant, scope, by } => {
+        ConsentCmd::Withdraw {
+            participant,
+            scope,
+            by,
+        } => {
             let p = ctx.participant(&project, participant)?;
             let scope = scope.as_deref().map(parse::<ConsentScope>).transpose()?;
-            ctx.store.withdraw_consent(&p, scope, parse::<GivenBy>(by)?)?;
+            ctx.store
+                .withdraw_consent(&p, scope, parse::<GivenBy>(by)?)?;
         }
     }
     Ok(())
@@ -185,7 +223,12 @@ fn guide(ctx: &Ctx, c: &GuideCmd) -> Result<(), Error> {
 fn session(ctx: &Ctx, c: &SessionCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
-        SessionCmd::Start { kind, title, participants, place } => {
+        SessionCmd::Start {
+            kind,
+            title,
+            participants,
+            place,
+        } => {
             let participants = participants
                 .iter()
                 .map(|p| ctx.participant(&project, p))
@@ -203,7 +246,14 @@ fn session(ctx: &Ctx, c: &SessionCmd) -> Result<(), Error> {
         SessionCmd::End { session } => ctx.store.end_session(&parse(session)?)?,
         SessionCmd::List => {
             for s in ctx.store.sessions(&project)? {
-                println!("{}  {:<14} {}  {}  ({} notes)", s.id, s.kind.label(ctx.lang), s.started_at, s.title, s.notes);
+                println!(
+                    "{}  {:<14} {}  {}  ({} notes)",
+                    s.id,
+                    s.kind.label(ctx.lang),
+                    s.started_at,
+                    s.title,
+                    s.notes
+                );
             }
         }
     }
@@ -212,17 +262,39 @@ fn session(ctx: &Ctx, c: &SessionCmd) -> Result<(), Error> {
 
 fn note(ctx: &Ctx, c: &NoteCmd) -> Result<(), Error> {
     match c {
-        NoteCmd::Add { session, kind, text, about, tags, question, quadrant, stage, emotion } => {
+        NoteCmd::Add {
+            session,
+            kind,
+            text,
+            about,
+            tags,
+            question,
+            quadrant,
+            stage,
+            emotion,
+        } => {
             let session = parse(session)?;
             let project = ctx.store.project_of_session(&session)?;
-            let about = about.as_deref().map(|a| ctx.participant(&project, a)).transpose()?;
+            let about = about
+                .as_deref()
+                .map(|a| ctx.participant(&project, a))
+                .transpose()?;
             let anchor = NoteAnchor {
                 question: question.as_deref().map(parse).transpose()?,
-                quadrant: quadrant.as_deref().map(parse::<EmpathyQuadrant>).transpose()?,
+                quadrant: quadrant
+                    .as_deref()
+                    .map(parse::<EmpathyQuadrant>)
+                    .transpose()?,
                 stage: stage.as_deref().map(parse::<JourneyStage>).transpose()?,
                 emotion: emotion.map(|e| e.clamp(-2, 2)),
             };
-            let input = NewNote { kind: parse::<NoteKind>(kind)?, text: text.clone(), about, anchor, tags: tags.clone() };
+            let input = NewNote {
+                kind: parse::<NoteKind>(kind)?,
+                text: text.clone(),
+                about,
+                anchor,
+                tags: tags.clone(),
+            };
             println!("{}", ctx.store.add_note(&session, input)?);
         }
         NoteCmd::List { session } => {
@@ -237,7 +309,11 @@ fn note(ctx: &Ctx, c: &NoteCmd) -> Result<(), Error> {
 }
 
 fn print_note(n: &NoteView, lang: Lang) {
-    let tags = if n.tags.is_empty() { String::new() } else { format!("  #{}", n.tags.join(" #")) };
+    let tags = if n.tags.is_empty() {
+        String::new()
+    } else {
+        format!("  #{}", n.tags.join(" #"))
+    };
     println!("{}  {:<12} {}{}", n.id, n.kind.label(lang), n.text, tags);
 }
 
@@ -248,7 +324,12 @@ fn search(ctx: &Ctx, query: &str, limit: u32) -> Result<(), Error> {
     }
     for h in hits {
         let snippet = h.snippet.replace('\n', " / ");
-        println!("{}  {:<12} {}", h.note.id, h.note.kind.label(ctx.lang), snippet);
+        println!(
+            "{}  {:<12} {}",
+            h.note.id,
+            h.note.kind.label(ctx.lang),
+            snippet
+        );
     }
     Ok(())
 }
@@ -256,7 +337,14 @@ fn search(ctx: &Ctx, query: &str, limit: u32) -> Result<(), Error> {
 fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
-        DiaryCmd::Submit { participant, text, heading, rating, session, anonymous } => {
+        DiaryCmd::Submit {
+            participant,
+            text,
+            heading,
+            rating,
+            session,
+            anonymous,
+        } => {
             let p = ctx.participant(&project, participant)?;
             let entry = NewDiaryEntry {
                 session: session.as_deref().map(parse).transpose()?,
@@ -271,7 +359,13 @@ fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
             let inbox = ctx.store.inbox(&ctx.participant(&project, participant)?)?;
             for e in inbox.entries.values() {
                 let rating = e.rating.map(|r| format!(" ({r}/5)")).unwrap_or_default();
-                println!("{}  {}{}  {}", e.written_at, e.heading, rating, e.text.as_str());
+                println!(
+                    "{}  {}{}  {}",
+                    e.written_at,
+                    e.heading,
+                    rating,
+                    e.text.as_str()
+                );
             }
             for m in inbox.messages.values() {
                 println!("{}  → {}", m.sent_at, m.text.as_str());
@@ -284,11 +378,24 @@ fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
 fn insight(ctx: &Ctx, c: &InsightCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
-        InsightCmd::Add { statement, evidence, opportunity } => {
-            let notes = evidence.iter().map(|n| parse(n)).collect::<Result<Vec<_>, _>>()?;
-            println!("{}", ctx.store.add_insight(&project, statement, &notes, opportunity)?);
+        InsightCmd::Add {
+            statement,
+            evidence,
+            opportunity,
+        } => {
+            let notes = evidence
+                .iter()
+                .map(|n| parse(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            println!(
+                "{}",
+                ctx.store
+                    .add_insight(&project, statement, &notes, opportunity)?
+            );
         }
-        InsightCmd::Hmw { insight, text } => println!("{}", ctx.store.add_hmw(&project, &parse(insight)?, text)?),
+        InsightCmd::Hmw { insight, text } => {
+            println!("{}", ctx.store.add_hmw(&project, &parse(insight)?, text)?)
+        }
         InsightCmd::List => {
             for i in ctx.store.insights(&project)? {
                 println!("{}  {}  ({} evidence)", i.id, i.statement, i.evidence);
@@ -304,8 +411,17 @@ fn insight(ctx: &Ctx, c: &InsightCmd) -> Result<(), Error> {
 fn idea(ctx: &Ctx, c: &IdeaCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
-        IdeaCmd::Add { title, description, affects } => {
-            let input = NewIdea { title: title.clone(), description: description.clone(), affects: affects.clone(), ..Default::default() };
+        IdeaCmd::Add {
+            title,
+            description,
+            affects,
+        } => {
+            let input = NewIdea {
+                title: title.clone(),
+                description: description.clone(),
+                affects: affects.clone(),
+                ..Default::default()
+            };
             println!("{}", ctx.store.add_idea(&project, input)?);
         }
         IdeaCmd::Vote { idea, dots } => ctx.store.vote(&project, &parse(idea)?, *dots)?,
@@ -321,10 +437,25 @@ fn idea(ctx: &Ctx, c: &IdeaCmd) -> Result<(), Error> {
 fn test(ctx: &Ctx, c: &TestCmd) -> Result<(), Error> {
     let project = ctx.project()?;
     match c {
-        TestCmd::Add { idea, kind, question } => {
-            println!("{}", ctx.store.add_test(&project, &parse(idea)?, parse::<PrototypeKind>(kind)?, question)?)
+        TestCmd::Add {
+            idea,
+            kind,
+            question,
+        } => {
+            println!(
+                "{}",
+                ctx.store.add_test(
+                    &project,
+                    &parse(idea)?,
+                    parse::<PrototypeKind>(kind)?,
+                    question
+                )?
+            )
         }
-        TestCmd::Feedback { test, from, text } => ctx.store.add_feedback(&project, &parse(test)?, from, text)?,
+        TestCmd::Feedback { test, from, text } => {
+            ctx.store
+                .add_feedback(&project, &parse(test)?, from, text)?
+        }
     }
     Ok(())
 }

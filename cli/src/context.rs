@@ -31,7 +31,9 @@ pub fn key_for(dir: &Path, key_file: Option<&Path>) -> Result<StoreKey, Error> {
         Ok(hex) => StoreKey::from_hex(&hex),
         Err(std::env::VarError::NotUnicode(_)) => Err(Error::MalformedKey),
         Err(std::env::VarError::NotPresent) => {
-            let path = key_file.map(Path::to_path_buf).unwrap_or_else(|| dir.join(KEY_FILE));
+            let path = key_file
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.join(KEY_FILE));
             StoreKey::load_or_create_file(&path)
         }
     }
@@ -49,7 +51,11 @@ impl Ctx {
         let lang: Lang = cli.lang.parse()?;
         let key = key_for(dir, cli.key_file.as_deref())?;
         let store = Store::open(dir, &key)?;
-        Ok(Ctx { store, lang, project_arg: cli.project.clone() })
+        Ok(Ctx {
+            store,
+            lang,
+            project_arg: cli.project.clone(),
+        })
     }
 
     /// The project named with --project, or the only one in the store.
@@ -60,13 +66,21 @@ impl Ctx {
         let projects = self.store.projects()?;
         match projects.as_slice() {
             [only] => Ok(only.id.clone()),
-            [] => Err(Error::InvalidInput("no project yet: run `insikt project create NAME`")),
-            _ => Err(Error::InvalidInput("the store holds several projects: pass --project ID")),
+            [] => Err(Error::InvalidInput(
+                "no project yet: run `insikt project create NAME`",
+            )),
+            _ => Err(Error::InvalidInput(
+                "the store holds several projects: pass --project ID",
+            )),
         }
     }
 
     /// A participant by code (P-07) or id.
-    pub fn participant(&self, project: &ProjectId, code_or_id: &str) -> Result<ParticipantId, Error> {
+    pub fn participant(
+        &self,
+        project: &ProjectId,
+        code_or_id: &str,
+    ) -> Result<ParticipantId, Error> {
         if let Ok(id) = code_or_id.parse::<ParticipantId>() {
             return Ok(id);
         }
@@ -76,6 +90,9 @@ impl Ctx {
             .into_iter()
             .find(|p| p.code == code)
             .map(|p| p.id)
-            .ok_or(Error::NotFound { what: "participant", id: "with that code".into() })
+            .ok_or(Error::NotFound {
+                what: "participant",
+                id: "with that code".into(),
+            })
     }
 }

@@ -8,7 +8,10 @@ const KEY: &str = "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201
 
 fn insikt(dir: &Path, key: Option<&str>, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_insikt"));
-    cmd.arg("--data").arg(dir).args(args).env_remove("INSIKT_KEY");
+    cmd.arg("--data")
+        .arg(dir)
+        .args(args)
+        .env_remove("INSIKT_KEY");
     if let Some(k) = key {
         cmd.env("INSIKT_KEY", k);
     }
@@ -16,7 +19,11 @@ fn insikt(dir: &Path, key: Option<&str>, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
@@ -34,15 +41,30 @@ fn one_line_error(out: &Output) -> String {
 fn the_demo_runs_a_whole_field_day() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(&insikt(dir.path(), None, &["--lang", "en", "demo"]));
-    for expected in ["Frame", "Interview", "Empathy map", "User journey", "Diary", "Observation", "Insights", "How might we", "Ideas by dot vote", "Refused capture"] {
-        let shown = out.contains(expected) || (expected == "How might we" && out.contains("Hur kan vi"));
+    for expected in [
+        "Frame",
+        "Interview",
+        "Empathy map",
+        "User journey",
+        "Diary",
+        "Observation",
+        "Insights",
+        "How might we",
+        "Ideas by dot vote",
+        "Refused capture",
+    ] {
+        let shown =
+            out.contains(expected) || (expected == "How might we" && out.contains("Hur kan vi"));
         assert!(shown, "the summary shows {expected}:\n{out}");
     }
     // The key file was created owner-only, and the store reopens with it.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("insikt.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("insikt.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let list = ok(&insikt(dir.path(), None, &["project", "list"]));
@@ -55,22 +77,63 @@ fn a_person_works_through_the_commands() {
     let run = |args: &[&str]| ok(&insikt(dir.path(), Some(KEY), args)).trim().to_string();
     run(&["init"]);
     run(&["project", "create", "Skolans roll", "--me", "Sara"]);
-    run(&["participant", "add", "P-07", "--role", "young-person", "--age", "13-15"]);
-    run(&["consent", "give", "P-07", "--scope", "notes", "--by", "guardian", "--info", "2026-10"]);
-    let session = run(&["session", "start", "--kind", "interview", "--title", "Intervju", "--participant", "P-07", "--place", "Skolan"]);
-    let note = run(&["note", "add", "--session", &session, "--kind", "quote", "Jag gillar håltimmarna", "--tag", "skola"]);
+    run(&[
+        "participant",
+        "add",
+        "P-07",
+        "--role",
+        "young-person",
+        "--age",
+        "13-15",
+    ]);
+    run(&[
+        "consent", "give", "P-07", "--scope", "notes", "--by", "guardian", "--info", "2026-10",
+    ]);
+    let session = run(&[
+        "session",
+        "start",
+        "--kind",
+        "interview",
+        "--title",
+        "Intervju",
+        "--participant",
+        "P-07",
+        "--place",
+        "Skolan",
+    ]);
+    let note = run(&[
+        "note",
+        "add",
+        "--session",
+        &session,
+        "--kind",
+        "quote",
+        "Jag gillar håltimmarna",
+        "--tag",
+        "skola",
+    ]);
     assert!(run(&["search", "håltimmar"]).contains(&note));
     assert!(run(&["search", "haltimmar"]).contains("no notes match"));
     let listed = run(&["note", "list", "--session", &session]);
     assert!(listed.contains("Jag gillar håltimmarna") && listed.contains("#skola"));
-    let insight = run(&["insight", "add", "Unga trivs i pauserna", "--evidence", &note]);
+    let insight = run(&[
+        "insight",
+        "add",
+        "Unga trivs i pauserna",
+        "--evidence",
+        &note,
+    ]);
     run(&["insight", "hmw", &insight, "Hur kan vi använda pauserna?"]);
     let idea = run(&["idea", "add", "Fika med kuratorn"]);
     run(&["idea", "vote", &idea, "2"]);
     assert!(run(&["idea", "list"]).contains("2 ●"));
     assert!(run(&["participant", "list"]).contains("P-07"));
     run(&["consent", "withdraw", "P-07"]);
-    let refused = insikt(dir.path(), Some(KEY), &["note", "add", "--session", &session, "more"]);
+    let refused = insikt(
+        dir.path(),
+        Some(KEY),
+        &["note", "add", "--session", &session, "more"],
+    );
     assert!(one_line_error(&refused).contains("consent does not cover notes"));
 }
 
@@ -86,17 +149,47 @@ fn bad_input_gets_one_line_and_a_failure() {
     let err = one_line_error(&insikt(dir.path(), Some(&wrong), &["project", "list"]));
     assert!(err.contains("key does not open"), "{err}");
     // Unknown ids, and ids that are not ids.
-    let err = one_line_error(&insikt(dir.path(), Some(KEY), &["note", "list", "--session", "01a204ea-f97c-74b8-b8f2-f703a01a5ce9"]));
+    let err = one_line_error(&insikt(
+        dir.path(),
+        Some(KEY),
+        &[
+            "note",
+            "list",
+            "--session",
+            "01a204ea-f97c-74b8-b8f2-f703a01a5ce9",
+        ],
+    ));
     assert!(err.contains("no session"), "{err}");
-    one_line_error(&insikt(dir.path(), Some(KEY), &["note", "edit", "not-an-id", "x"]));
+    one_line_error(&insikt(
+        dir.path(),
+        Some(KEY),
+        &["note", "edit", "not-an-id", "x"],
+    ));
     // An unknown participant code, a name where a code belongs.
-    one_line_error(&insikt(dir.path(), Some(KEY), &["consent", "give", "P-99", "--scope", "notes"]));
-    one_line_error(&insikt(dir.path(), Some(KEY), &["participant", "add", "Anna", "--role", "child"]));
+    one_line_error(&insikt(
+        dir.path(),
+        Some(KEY),
+        &["consent", "give", "P-99", "--scope", "notes"],
+    ));
+    one_line_error(&insikt(
+        dir.path(),
+        Some(KEY),
+        &["participant", "add", "Anna", "--role", "child"],
+    ));
     // Coordinates where a place label belongs.
     let err = one_line_error(&insikt(
         dir.path(),
         Some(KEY),
-        &["session", "start", "--kind", "observation", "--title", "x", "--place", "59.3293, 18.0686"],
+        &[
+            "session",
+            "start",
+            "--kind",
+            "observation",
+            "--title",
+            "x",
+            "--place",
+            "59.3293, 18.0686",
+        ],
     ));
     assert!(err.contains("never coordinates"), "{err}");
 }
@@ -104,7 +197,11 @@ fn bad_input_gets_one_line_and_a_failure() {
 #[test]
 fn a_database_that_is_not_ours_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("insikt.db"), b"SQLite format 3\0 and then something else entirely").unwrap();
+    std::fs::write(
+        dir.path().join("insikt.db"),
+        b"SQLite format 3\0 and then something else entirely",
+    )
+    .unwrap();
     let err = one_line_error(&insikt(dir.path(), Some(KEY), &["project", "list"]));
     assert!(err.contains("not an Insikt store"), "{err}");
 }

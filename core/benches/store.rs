@@ -1,1 +1,347 @@
-fn main(){}
+//! Store benchmark: a project of 200 sessions and 20,000 notes.
+//!
+//! Prints note-capture latency (median, p99) against a plain rusqlite insert of the
+//! same text into an equally configured SQLCipher database in the same run, cold open
+//! time, and search latency. It reports; it asserts nothing.
+//!
+//! Run: `cargo bench -p insikt-core --bench store`
+
+use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, NoteKind, ParticipantRole, SessionKind};
+use insikt_core::ids::SessionId;
+use insikt_core::{Durability, Lang, NewNote, NewSession, OpenOptions, Store, StoreKey};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const SESSIONS: usize = 200;
+const NOTES: usize = 20_000;
+const MEASURED: usize = 2_000;
+
+const WORDS: &[&str] = &[
+    "skolan",
+    "mamma",
+    "pappa",
+    "handläggaren",
+    "mötet",
+    "brevet",
+    "fritidsgården",
+    "kuratorn",
+    "rädd",
+    "trygg",
+    "lyssnade",
+    "förstod",
+    "hemma",
+    "kompisar",
+    "fotboll",
+    "läxor",
+    "sömn",
+    "telefonen",
+    "väntrummet",
+    "frågade",
+    "berättade",
+    "ingen",
+    "alltid",
+    "ibland",
+    "svårt",
+    "bra",
+    "tyst",
+    "arg",
+    "ledsen",
+    "glad",
+    "hjälp",
+    "stöd",
+    "familjen",
+    "socialtjänsten",
+    "utredning",
+    "beslut",
+    "förklara",
+    "sms",
+    "bussen",
+    "kvällen",
+    "helgen",
+    "lärare",
+];
+
+fn sentence(rng: &mut StdRng) -> String {
+    let n = rng.random_range(8..24);
+    (0..n)
+        .map(|_| WORDS[rng.random_range(0..WORDS.len())])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn populate(store: &Store, rng: &mut StdRng) -> (insikt_core::ids::ProjectId, Vec<SessionId>) {
+    let project = store
+        .create_project("Benchmark", Lang::Sv, "Bench")
+        .unwrap();
+    let mut sessions = Vec::new();
+    for i in 0..SESSIONS {
+        let p = store
+            .add_participant(
+                &project,
+                &format!("P-{i:03}"),
+                ParticipantRole::YoungPerson,
+                AgeBand::From13To15,
+            )
+            .unwrap();
+        store
+            .record_consent(&p, ConsentScope::Notes, GivenBy::Participant, "1")
+            .unwrap();
+        let input = NewSession {
+            kind: SessionKind::Interview,
+            title: format!("Intervju {i}"),
+            participants: vec![p],
+            place: Some("Fritidsgården".into()),
+            guide: None,
+            started_at: None,
+        };
+        sessions.push(store.start_session(&project, input).unwrap());
+    }
+    // Session by session, as interviews happen.
+    for i in 0..NOTES {
+        let text = sentence(rng);
+        store
+            .add_note(
+                &sessions[i * SESSIONS / NOTES],
+                NewNote::new(NoteKind::Plain, text),
+            )
+            .unwrap();
+    }
+    (project, sessions)
+}
+
+/// Captures `texts` into `sessions` in runs of `run` notes per session, opening each
+/// session first as the app does when it shows it. Returns the capture times and the
+/// session-open times, sorted.
+fn capture(
+    store: &Store,
+    sessions: &[SessionId],
+    texts: &[String],
+    run: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let mut times = Vec::new();
+    let mut opens = Vec::new();
+    for (i, chunk) in texts.chunks(run).enumerate() {
+        let session = &sessions[(i * 7) % sessions.len()];
+        let t = Instant::now();
+        store.open_session(session).unwrap();
+        opens.push(t.elapsed());
+        for text in chunk {
+            let note = NewNote::new(NoteKind::Quote, text.clone());
+            let t = Instant::now();
+            store.add_note(session, note).unwrap();
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    opens.sort();
+    (times, opens)
+}
+
+/// The worst case: every note goes to a session whose documents are not in memory.
+fn capture_cold(store: &Store, sessions: &[SessionId], texts: &[String]) -> Vec<Duration> {
+    let mut times: Vec<Duration> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let note = NewNote::new(NoteKind::Quote, text.clone());
+            let t = Instant::now();
+            store
+                .add_note(&sessions[(i * 37) % sessions.len()], note)
+                .unwrap();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+/// The baseline: one INSERT of the same text into a SQLCipher database configured
+/// like the store (WAL, same synchronous level), one transaction per insert.
+fn baseline(dir: &Path, key: &StoreKey, texts: &[String], sync: &str) -> Vec<Duration> {
+    let conn = rusqlite::Connection::open(dir.join("baseline.db")).unwrap();
+    let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{hex}'\"; PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
+    ))
+    .unwrap();
+    conn.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, session TEXT, text BLOB)")
+        .unwrap();
+    let mut times: Vec<Duration> = texts
+        .iter()
+        .map(|text| {
+            let t = Instant::now();
+            conn.execute(
+                "INSERT INTO notes (session, text) VALUES ('s', ?1)",
+                [text.as_bytes()],
+            )
+            .unwrap();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+fn main() {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::generate();
+    let store_dir = dir.path().join("store");
+
+    println!("Insikt store benchmark: {SESSIONS} sessions, {NOTES} notes (SQLCipher, WAL)");
+    let t = Instant::now();
+    let store = Store::open(&store_dir, &key).unwrap();
+    let (project, sessions) = populate(&store, &mut rng);
+    println!(
+        "  populate: {:.1} s ({:.2} ms per note including setup)",
+        t.elapsed().as_secs_f64(),
+        ms(t.elapsed()) / NOTES as f64
+    );
+
+    let texts: Vec<String> = (0..MEASURED).map(|_| sentence(&mut rng)).collect();
+    let (cap, session_opens) = capture(&store, &sessions, &texts, 100);
+    let base = baseline(dir.path(), &key, &texts, "NORMAL");
+    let (cap50, cap99, base50, base99) = (
+        percentile(&cap, 0.5),
+        percentile(&cap, 0.99),
+        percentile(&base, 0.5),
+        percentile(&base, 0.99),
+    );
+    println!("\nnote capture ({MEASURED} notes into the populated project; acknowledged = durable against a kill)");
+    println!(
+        "  insikt add_note    median {:.3} ms   p99 {:.3} ms   max {:.3} ms",
+        ms(cap50),
+        ms(cap99),
+        ms(*cap.last().unwrap())
+    );
+    println!(
+        "  plain insert       median {:.3} ms   p99 {:.3} ms",
+        ms(base50),
+        ms(base99)
+    );
+    println!(
+        "  ratio              median {:.1}x      p99 {:.1}x",
+        ms(cap50) / ms(base50),
+        ms(cap99) / ms(base99)
+    );
+    println!("  targets            median <= 0.5 ms, p99 <= 5 ms");
+    println!(
+        "  opening a session for capture (loads its documents; outside the capture path): median {:.2} ms, max {:.2} ms",
+        ms(percentile(&session_opens, 0.5)),
+        ms(*session_opens.last().unwrap())
+    );
+    drop(store);
+    let store = Store::open(&store_dir, &key).unwrap();
+    let cold = capture_cold(&store, &sessions, &texts[..200]);
+    println!(
+        "  worst case, a note into a session not opened (document loaded on the spot): median {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&cold, 0.5)),
+        ms(percentile(&cold, 0.99))
+    );
+
+    store.compact().unwrap();
+    drop(store);
+    let mut opens = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let store = Store::open(&store_dir, &key).unwrap();
+        let projects = store.projects().unwrap();
+        let sessions = store.sessions(&projects[0].id).unwrap();
+        let first = store.notes(&sessions[0].id).unwrap();
+        opens.push(t.elapsed());
+        assert!(!first.is_empty());
+    }
+    opens.sort();
+    println!("\ncold open (open + key check + project list + session list + first session's notes), 10 runs");
+    println!(
+        "  median {:.1} ms   max {:.1} ms   target <= 200 ms",
+        ms(percentile(&opens, 0.5)),
+        ms(*opens.last().unwrap())
+    );
+
+    let store = Store::open(&store_dir, &key).unwrap();
+    let queries: Vec<String> = (0..300)
+        .map(|i| match i % 3 {
+            0 => WORDS[rng.random_range(0..WORDS.len())].to_string(),
+            1 => format!(
+                "{} {}",
+                WORDS[rng.random_range(0..WORDS.len())],
+                WORDS[rng.random_range(0..WORDS.len())]
+            ),
+            _ => WORDS[rng.random_range(0..WORDS.len())]
+                .chars()
+                .take(4)
+                .collect(),
+        })
+        .collect();
+    let mut searches = Vec::new();
+    let mut hits = 0;
+    for q in &queries {
+        let t = Instant::now();
+        hits += store.search(&project, q, 20).unwrap().len();
+        searches.push(t.elapsed());
+    }
+    searches.sort();
+    println!(
+        "\nsearch (300 queries: one word, two words, a prefix; top 20 of {} notes)",
+        NOTES + MEASURED
+    );
+    println!(
+        "  p50 {:.2} ms   p99 {:.2} ms   ({} hits)   target p50 <= 5 ms",
+        ms(percentile(&searches, 0.5)),
+        ms(percentile(&searches, 0.99)),
+        hits
+    );
+    drop(store);
+
+    // For comparison only: the same capture when every acknowledgement is fsynced.
+    let strict_dir = dir.path().join("strict");
+    let strict = Store::open_with(
+        &strict_dir,
+        &key,
+        &OpenOptions {
+            create: true,
+            durability: Durability::PowerLoss,
+        },
+    )
+    .unwrap();
+    let (_, strict_sessions) = {
+        let project = strict.create_project("Strict", Lang::Sv, "Bench").unwrap();
+        let p = strict
+            .add_participant(&project, "P-1", ParticipantRole::Staff, AgeBand::Adult)
+            .unwrap();
+        strict
+            .record_consent(&p, ConsentScope::Notes, GivenBy::Participant, "1")
+            .unwrap();
+        let input = NewSession {
+            kind: SessionKind::Interview,
+            title: "x".into(),
+            participants: vec![p],
+            place: None,
+            guide: None,
+            started_at: None,
+        };
+        (
+            project.clone(),
+            vec![strict.start_session(&project, input).unwrap()],
+        )
+    };
+    let (strict_cap, _) = capture(&strict, &strict_sessions, &texts[..200], 200);
+    let strict_base = baseline(&strict_dir, &key, &texts[..200], "FULL");
+    println!("\nfor comparison, Durability::PowerLoss (fsync on every acknowledgement), 200 notes");
+    println!(
+        "  insikt add_note median {:.3} ms   plain insert median {:.3} ms",
+        ms(percentile(&strict_cap, 0.5)),
+        ms(percentile(&strict_base, 0.5))
+    );
+}

@@ -16,6 +16,9 @@ pub enum Error {
     /// The store was written by a newer version of Insikt.
     #[error("the store has schema version {found}, newer than this app supports ({supported})")]
     StoreTooNew { found: u32, supported: u32 },
+    /// Another process has this store open.
+    #[error("the store is in use by another process")]
+    StoreBusy,
     /// A key is not 32 bytes / 64 hex characters.
     #[error("a key must be 64 hexadecimal characters (32 bytes)")]
     MalformedKey,
@@ -24,7 +27,10 @@ pub enum Error {
     NotFound { what: &'static str, id: String },
     /// The capture or export is not covered by the participant's consent.
     #[error("consent does not cover {scope} for participant {participant}")]
-    ConsentMissing { participant: String, scope: &'static str },
+    ConsentMissing {
+        participant: String,
+        scope: &'static str,
+    },
     /// The material was erased and cannot be used again.
     #[error("the {what} was erased")]
     Erased { what: &'static str },
@@ -106,6 +112,9 @@ impl From<std::io::Error> for Error {
 
 impl Error {
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
-        Error::NotFound { what, id: id.to_string() }
+        Error::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 }

@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn participant_codes_are_pseudonyms() {
         assert_eq!(ParticipantCode::parse(" p-07 ").unwrap().as_str(), "P-07");
-        assert!(ParticipantCode::parse("Anna").is_err(), "a name is not a code");
+        assert!(
+            ParticipantCode::parse("Anna").is_err(),
+            "a name is not a code"
+        );
         assert!(ParticipantCode::parse("P 07").is_err());
         assert!(ParticipantCode::parse("").is_err());
         assert!(ParticipantCode::parse("P-0000000000000007").is_err());

@@ -24,7 +24,11 @@ impl Device {
         let mut changed = 0;
         for key in self.store.document_keys().expect("list documents") {
             let bytes = self.store.document_bytes(&key).expect("read document");
-            if other.store.merge_document(&key, &bytes).expect("merge document") {
+            if other
+                .store
+                .merge_document(&key, &bytes)
+                .expect("merge document")
+            {
                 changed += 1;
             }
         }
@@ -33,16 +37,32 @@ impl Device {
 }
 
 /// A participant with consent to notes and quotes.
-pub fn consenting_participant(store: &Store, project: &ProjectId, code: &str, role: ParticipantRole, age: AgeBand) -> ParticipantId {
-    let p = store.add_participant(project, code, role, age).expect("add participant");
+pub fn consenting_participant(
+    store: &Store,
+    project: &ProjectId,
+    code: &str,
+    role: ParticipantRole,
+    age: AgeBand,
+) -> ParticipantId {
+    let p = store
+        .add_participant(project, code, role, age)
+        .expect("add participant");
     for scope in [ConsentScope::Notes, ConsentScope::QuotesInReports] {
-        store.record_consent(&p, scope, GivenBy::Participant, "2026-10").expect("record consent");
+        store
+            .record_consent(&p, scope, GivenBy::Participant, "2026-10")
+            .expect("record consent");
     }
     p
 }
 
 /// Starts a session with the given participants.
-pub fn start(store: &Store, project: &ProjectId, kind: SessionKind, title: &str, who: &[ParticipantId]) -> SessionId {
+pub fn start(
+    store: &Store,
+    project: &ProjectId,
+    kind: SessionKind,
+    title: &str,
+    who: &[ParticipantId],
+) -> SessionId {
     let input = NewSession {
         kind,
         title: title.into(),
@@ -56,8 +76,22 @@ pub fn start(store: &Store, project: &ProjectId, kind: SessionKind, title: &str,
 
 /// A fresh project with one consenting child and an interview, for tools.
 pub fn project_with_interview(store: &Store) -> (ProjectId, SessionId) {
-    let project = store.create_project("Hållbar kontakt", Lang::Sv, "Sara").expect("create project");
-    let child = consenting_participant(store, &project, "P-01", ParticipantRole::Child, AgeBand::From10To12);
-    let session = start(store, &project, SessionKind::Interview, "Intervju", &[child]);
+    let project = store
+        .create_project("Hållbar kontakt", Lang::Sv, "Sara")
+        .expect("create project");
+    let child = consenting_participant(
+        store,
+        &project,
+        "P-01",
+        ParticipantRole::Child,
+        AgeBand::From10To12,
+    );
+    let session = start(
+        store,
+        &project,
+        SessionKind::Interview,
+        "Intervju",
+        &[child],
+    );
     (project, session)
 }

@@ -35,12 +35,24 @@ fn killing_the_app_after_an_acknowledgement_loses_nothing() {
             }
         }
         let store = Store::open(dir.path(), &key).unwrap();
-        let stored: Vec<NoteId> = store.notes(&session).unwrap().into_iter().map(|n| n.id).collect();
+        let stored: Vec<NoteId> = store
+            .notes(&session)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
         for id in &acked {
-            assert!(stored.contains(id), "round {round}: acknowledged note {id} was lost");
+            assert!(
+                stored.contains(id),
+                "round {round}: acknowledged note {id} was lost"
+            );
         }
         // The documents agree with the index after the crash.
         store.rebuild_index().unwrap();
-        assert_eq!(store.notes(&session).unwrap().len(), stored.len(), "round {round}");
+        assert_eq!(
+            store.notes(&session).unwrap().len(),
+            stored.len(),
+            "round {round}"
+        );
     }
 }

@@ -39,14 +39,46 @@ impl Guide {
     /// The built-in starting guide, in the project's language.
     pub fn template(lang: Lang, now: Timestamp) -> Guide {
         let rows: &[(GuidePhase, &str, &str)] = &[
-            (GuidePhase::Before, "Berätta om en vanlig dag för dig.", "Tell me about an ordinary day for you."),
-            (GuidePhase::Before, "Hur kom du i kontakt med socialtjänsten första gången?", "How did you first come into contact with social services?"),
-            (GuidePhase::InField, "Berätta om senaste gången du träffade din handläggare. Vad hände?", "Tell me about the last time you met your social worker. What happened?"),
-            (GuidePhase::InField, "Vad var svårt? Vad var bra?", "What was hard? What was good?"),
-            (GuidePhase::InField, "Vem pratar du med när något känns jobbigt?", "Who do you talk to when something feels hard?"),
-            (GuidePhase::InField, "Om du fick bestämma, vad skulle vara annorlunda?", "If you were in charge, what would be different?"),
-            (GuidePhase::After, "Är det något mer du vill berätta?", "Is there anything else you would like to tell me?"),
-            (GuidePhase::After, "Hur vill du få veta vad som händer med det du berättat?", "How would you like to hear what happens with what you told us?"),
+            (
+                GuidePhase::Before,
+                "Berätta om en vanlig dag för dig.",
+                "Tell me about an ordinary day for you.",
+            ),
+            (
+                GuidePhase::Before,
+                "Hur kom du i kontakt med socialtjänsten första gången?",
+                "How did you first come into contact with social services?",
+            ),
+            (
+                GuidePhase::InField,
+                "Berätta om senaste gången du träffade din handläggare. Vad hände?",
+                "Tell me about the last time you met your social worker. What happened?",
+            ),
+            (
+                GuidePhase::InField,
+                "Vad var svårt? Vad var bra?",
+                "What was hard? What was good?",
+            ),
+            (
+                GuidePhase::InField,
+                "Vem pratar du med när något känns jobbigt?",
+                "Who do you talk to when something feels hard?",
+            ),
+            (
+                GuidePhase::InField,
+                "Om du fick bestämma, vad skulle vara annorlunda?",
+                "If you were in charge, what would be different?",
+            ),
+            (
+                GuidePhase::After,
+                "Är det något mer du vill berätta?",
+                "Is there anything else you would like to tell me?",
+            ),
+            (
+                GuidePhase::After,
+                "Hur vill du få veta vad som händer med det du berättat?",
+                "How would you like to hear what happens with what you told us?",
+            ),
         ];
         let questions = rows
             .iter()

@@ -24,8 +24,7 @@ pub use project::{
 };
 pub use prose::Prose;
 pub use session::{
-    EmpathyQuadrant, JourneyStage, MaterialDoc, Note, NoteAnchor, NoteKind, SessionDoc,
-    SessionKind,
+    EmpathyQuadrant, JourneyStage, MaterialDoc, Note, NoteAnchor, NoteKind, SessionDoc, SessionKind,
 };
 
 /// The version of the document schema written by this build. Readers accept documents

@@ -111,10 +111,16 @@ mod tests {
         let g = grant(ConsentScope::Notes);
         p.consents.insert(g.id.to_string(), g.clone());
         assert!(p.covers(ConsentScope::Notes));
-        assert!(!p.covers(ConsentScope::Photos), "notes consent does not cover photos");
+        assert!(
+            !p.covers(ConsentScope::Photos),
+            "notes consent does not cover photos"
+        );
         let rec = p.consents.get_mut(g.id.as_str()).unwrap();
         rec.withdrawn_at = Some(Timestamp(2));
-        assert_eq!(p.consent_state(ConsentScope::Notes), ConsentState::Withdrawn);
+        assert_eq!(
+            p.consent_state(ConsentScope::Notes),
+            ConsentState::Withdrawn
+        );
         assert!(p.needs_guardian());
     }
 }

@@ -56,11 +56,14 @@ impl Step {
             Bilingual { sv, en }
         }
         const FRAME: &[Bilingual] = &[
-                b("Jag vill …", "I want to …"),
-                b("För vem?", "For whom?"),
-                b("Som gör vad?", "Doing what?"),
-                b("Hur?", "How?"),
-                b("Vilka aktörer berörs? Rita en aktörskarta.", "Who is involved? Draw a stakeholder map."),
+            b("Jag vill …", "I want to …"),
+            b("För vem?", "For whom?"),
+            b("Som gör vad?", "Doing what?"),
+            b("Hur?", "How?"),
+            b(
+                "Vilka aktörer berörs? Rita en aktörskarta.",
+                "Who is involved? Draw a stakeholder map.",
+            ),
         ];
         const INVESTIGATE: &[Bilingual] = &[
                 b("Förbered: skriv öppna frågor i en intervjuguide.", "Before: write open questions in an interview guide."),
@@ -74,19 +77,46 @@ impl Step {
                 b("Formulera en fråga: Hur kan vi …?", "Phrase a question: How might we …?"),
         ];
         const IDEATE: &[Bilingual] = &[
-                b("Skriv idéer i tysthet i omgångar (brainwriting) och bygg vidare på varandras.", "Write ideas in silent rounds (brainwriting) and build on each other's."),
-                b("Ge varje idé en titel, en beskrivning och vem den berör.", "Give each idea a title, a description and who it affects."),
-                b("Prickrösta: tre till fem prickar per person.", "Dot vote: three to five dots per person."),
-                b("Prioritera mot era kriterier.", "Prioritise against your criteria."),
+            b(
+                "Skriv idéer i tysthet i omgångar (brainwriting) och bygg vidare på varandras.",
+                "Write ideas in silent rounds (brainwriting) and build on each other's.",
+            ),
+            b(
+                "Ge varje idé en titel, en beskrivning och vem den berör.",
+                "Give each idea a title, a description and who it affects.",
+            ),
+            b(
+                "Prickrösta: tre till fem prickar per person.",
+                "Dot vote: three to five dots per person.",
+            ),
+            b(
+                "Prioritera mot era kriterier.",
+                "Prioritise against your criteria.",
+            ),
         ];
         const TEST: &[Bilingual] = &[
-                b("Bygg en enkel prototyp: papper, storyboard, rollspel eller modell.", "Build a simple prototype: paper, storyboard, role play or model."),
-                b("Testa med användare och personal, en fråga i taget.", "Test with users and staff, one question at a time."),
-                b("Vad lärde ni er? Koppla återkopplingen till idén.", "What did you learn? Link the feedback to the idea."),
+            b(
+                "Bygg en enkel prototyp: papper, storyboard, rollspel eller modell.",
+                "Build a simple prototype: paper, storyboard, role play or model.",
+            ),
+            b(
+                "Testa med användare och personal, en fråga i taget.",
+                "Test with users and staff, one question at a time.",
+            ),
+            b(
+                "Vad lärde ni er? Koppla återkopplingen till idén.",
+                "What did you learn? Link the feedback to the idea.",
+            ),
         ];
         const REALISE: &[Bilingual] = &[
-                b("Vad beslutas, av vem, och hur följs det upp?", "What is decided, by whom, and how is it followed up?"),
-                b("Berätta för deltagarna vad som hände med det de bidrog med.", "Tell the participants what became of their input."),
+            b(
+                "Vad beslutas, av vem, och hur följs det upp?",
+                "What is decided, by whom, and how is it followed up?",
+            ),
+            b(
+                "Berätta för deltagarna vad som hände med det de bidrog med.",
+                "Tell the participants what became of their input.",
+            ),
         ];
         match self {
             Step::Frame => FRAME,
@@ -205,7 +235,13 @@ impl ProjectDoc {
             .iter()
             .map(|s| {
                 let status = StepStatus::NotStarted;
-                (s.as_key().to_string(), StepState { status, updated_at: now })
+                (
+                    s.as_key().to_string(),
+                    StepState {
+                        status,
+                        updated_at: now,
+                    },
+                )
             })
             .collect();
         ProjectDoc {
@@ -248,7 +284,9 @@ impl ProjectDoc {
 
     /// A member who is not revoked.
     pub fn active_member(&self, id: &MemberId) -> Option<&Member> {
-        self.members.get(id.as_str()).filter(|m| m.revoked_at.is_none())
+        self.members
+            .get(id.as_str())
+            .filter(|m| m.revoked_at.is_none())
     }
 
     /// How many dots `member` has placed across all ideas.

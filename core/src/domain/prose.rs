@@ -74,7 +74,13 @@ mod tests {
     #[test]
     fn concurrent_edits_of_swedish_text_both_survive() {
         let mut a = automerge::AutoCommit::new();
-        autosurgeon::reconcile(&mut a, &Doc { text: "Mötet gick bra".into() }).unwrap();
+        autosurgeon::reconcile(
+            &mut a,
+            &Doc {
+                text: "Mötet gick bra".into(),
+            },
+        )
+        .unwrap();
         let mut b = a.fork();
         let mut on_a: Doc = autosurgeon::hydrate(&a).unwrap();
         on_a.text.update("Mötet på förskolan gick bra");
@@ -84,6 +90,9 @@ mod tests {
         autosurgeon::reconcile(&mut b, &on_b).unwrap();
         a.merge(&mut b).unwrap();
         let merged: Doc = autosurgeon::hydrate(&a).unwrap();
-        assert_eq!(merged.text.as_str(), "Mötet på förskolan gick bra, tyckte hon");
+        assert_eq!(
+            merged.text.as_str(),
+            "Mötet på förskolan gick bra, tyckte hon"
+        );
     }
 }

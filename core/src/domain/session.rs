@@ -63,16 +63,21 @@ labelled_enum! {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct NoteAnchor {
     /// The guide question it answers.
+    #[autosurgeon(missing = "Default::default")]
     pub question: Option<QuestionId>,
     /// The empathy-map quadrant.
+    #[autosurgeon(missing = "Default::default")]
     pub quadrant: Option<EmpathyQuadrant>,
     /// The journey stage.
+    #[autosurgeon(missing = "Default::default")]
     pub stage: Option<JourneyStage>,
     /// The emotional curve of a journey, from -2 (very low) to +2 (very high).
+    #[autosurgeon(missing = "Default::default")]
     pub emotion: Option<i8>,
 }
 
-/// A note.
+/// A note. Fields that are empty may be absent from the document: capture writes
+/// only what a note has, because every field written costs time on the capture path.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct Note {
     pub id: NoteId,
@@ -80,13 +85,64 @@ pub struct Note {
     pub text: Prose,
     pub author: MemberId,
     /// The participant the note is about, if one.
+    #[autosurgeon(missing = "Default::default")]
     pub about: Option<ParticipantId>,
+    #[autosurgeon(missing = "Default::default")]
     pub anchor: NoteAnchor,
+    #[autosurgeon(missing = "Default::default")]
     pub tags: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Set when the note was deleted; its text is emptied at the same time.
+    #[autosurgeon(missing = "Default::default")]
     pub deleted_at: Option<Timestamp>,
+}
+
+impl Note {
+    /// Writes a new note into the map `notes` with plain automerge operations: the
+    /// capture path, about twice as fast as reconciling the struct. Only fields that
+    /// have a value are written; `Hydrate` reads absent ones as empty.
+    pub fn write_new(
+        &self,
+        doc: &mut automerge::AutoCommit,
+        notes: &automerge::ObjId,
+    ) -> Result<(), automerge::AutomergeError> {
+        use automerge::{transaction::Transactable, ObjType};
+        let m = doc.put_object(notes, self.id.as_str(), ObjType::Map)?;
+        doc.put(&m, "id", self.id.as_str())?;
+        doc.put(&m, "kind", self.kind.as_key())?;
+        doc.put(&m, "author", self.author.as_str())?;
+        doc.put(&m, "created_at", self.created_at.0)?;
+        doc.put(&m, "updated_at", self.updated_at.0)?;
+        let text = doc.put_object(&m, "text", ObjType::Text)?;
+        doc.splice_text(&text, 0, 0, self.text.as_str())?;
+        if let Some(p) = &self.about {
+            doc.put(&m, "about", p.as_str())?;
+        }
+        let a = &self.anchor;
+        if a != &NoteAnchor::default() {
+            let anchor = doc.put_object(&m, "anchor", ObjType::Map)?;
+            if let Some(q) = &a.question {
+                doc.put(&anchor, "question", q.as_str())?;
+            }
+            if let Some(q) = a.quadrant {
+                doc.put(&anchor, "quadrant", q.as_key())?;
+            }
+            if let Some(s) = a.stage {
+                doc.put(&anchor, "stage", s.as_key())?;
+            }
+            if let Some(e) = a.emotion {
+                doc.put(&anchor, "emotion", i64::from(e))?;
+            }
+        }
+        if !self.tags.is_empty() {
+            let tags = doc.put_object(&m, "tags", ObjType::List)?;
+            for (i, t) in self.tags.iter().enumerate() {
+                doc.insert(&tags, i, t.as_str())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A session's document.

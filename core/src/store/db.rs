@@ -103,7 +103,6 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notes_session ON notes (session, created_at);
     CREATE INDEX notes_doc ON notes (doc);
-    CREATE INDEX notes_participant ON notes (participant);
     CREATE INDEX notes_project ON notes (project, created_at);
     -- Swedish: å, ä and ö are letters of their own, so diacritics are kept.
     CREATE VIRTUAL TABLE notes_fts USING fts5 (
@@ -151,7 +150,12 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 const SQLITE_PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 /// Opens (creating when asked) the database at `path` with `key`.
-pub(crate) fn open(path: &Path, key: &StoreKey, durability: Durability, create: bool) -> Result<Connection> {
+pub(crate) fn open(
+    path: &Path,
+    key: &StoreKey,
+    durability: Durability,
+    create: bool,
+) -> Result<Connection> {
     let exists = path.exists();
     if !exists && !create {
         return Err(Error::not_found("store", "at the given location"));
@@ -168,11 +172,13 @@ pub(crate) fn open(path: &Path, key: &StoreKey, durability: Durability, create: 
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&key.sqlcipher_pragma())?;
     // The first read decrypts page 1: a wrong key fails here, as NOTADB.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| match Error::from(e) {
-            Error::WrongKey => Error::WrongKey,
-            other => other,
-        })?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| match Error::from(e) {
+        Error::WrongKey => Error::WrongKey,
+        other => other,
+    })?;
     let sync = match durability {
         Durability::ProcessCrash => "NORMAL",
         Durability::PowerLoss => "FULL",
@@ -202,7 +208,10 @@ fn is_plain_sqlite(path: &Path) -> Result<bool> {
 fn migrate(conn: &Connection) -> Result<()> {
     let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(Error::StoreTooNew { found: version, supported: SCHEMA_VERSION });
+        return Err(Error::StoreTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
     if version == 0 {
         let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;

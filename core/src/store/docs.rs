@@ -83,46 +83,70 @@ impl FromStr for DocKey {
     }
 }
 
-/// After this many incremental chunks a document is rewritten as one snapshot.
-pub(crate) const COMPACT_AFTER_CHUNKS: i64 = 256;
+/// After this many incremental chunks a document is rewritten as one snapshot. Loading
+/// a snapshot is several times faster than replaying the same changes chunk by chunk,
+/// and rewriting a session-sized document costs well under a millisecond.
+pub(crate) const COMPACT_AFTER_CHUNKS: i64 = 32;
 
 /// How many documents stay loaded; the least recently used are dropped past it.
-const CACHE_CAPACITY: usize = 128;
+const CACHE_CAPACITY: usize = 256;
 
 /// The loaded documents.
 pub(crate) struct DocCache {
     actor: ActorId,
-    docs: HashMap<DocKey, (AutoCommit, u64)>,
+    docs: HashMap<DocKey, Loaded>,
     clock: u64,
+}
+
+/// A document in memory and where its next chunk goes.
+pub(crate) struct Loaded {
+    pub(crate) doc: AutoCommit,
+    /// The sequence number of the next chunk; 0 when nothing is stored yet.
+    next_seq: i64,
+    used: u64,
 }
 
 impl DocCache {
     pub(crate) fn new(actor: ActorId) -> Self {
-        Self { actor, docs: HashMap::new(), clock: 0 }
+        Self {
+            actor,
+            docs: HashMap::new(),
+            clock: 0,
+        }
     }
 
     /// The loaded document, loading it from `conn` on first use.
     pub(crate) fn get(&mut self, conn: &Connection, key: &DocKey) -> Result<&mut AutoCommit> {
+        Ok(&mut self.entry(conn, key)?.doc)
+    }
+
+    /// The loaded document with its storage state, loading it on first use.
+    pub(crate) fn entry(&mut self, conn: &Connection, key: &DocKey) -> Result<&mut Loaded> {
         self.clock += 1;
         let clock = self.clock;
         if !self.docs.contains_key(key) {
-            let doc = load(conn, key, &self.actor)?;
+            let (doc, next_seq) = load(conn, key, &self.actor)?;
             self.evict_if_full();
-            self.docs.insert(key.clone(), (doc, clock));
+            self.docs.insert(key.clone(), Loaded { doc, next_seq, used: clock });
         }
-        let (doc, used) = self.docs.get_mut(key).expect("inserted above");
-        *used = clock;
-        Ok(doc)
+        let loaded = self.docs.get_mut(key).expect("inserted above");
+        loaded.used = clock;
+        Ok(loaded)
     }
 
     /// Adds a document created in memory.
-    pub(crate) fn insert_new(&mut self, key: DocKey) -> &mut AutoCommit {
+    pub(crate) fn insert_new(&mut self, key: DocKey) -> &mut Loaded {
         self.clock += 1;
         self.evict_if_full();
         let doc = AutoCommit::new().with_actor(self.actor.clone());
-        let entry = self.docs.entry(key).or_insert((doc, 0));
-        entry.1 = self.clock;
-        &mut entry.0
+        let entry = self.docs.entry(key).or_insert(Loaded { doc, next_seq: 0, used: 0 });
+        entry.used = self.clock;
+        entry
+    }
+
+    /// Whether the document is loaded.
+    pub(crate) fn contains(&self, key: &DocKey) -> bool {
+        self.docs.contains_key(key)
     }
 
     /// Forgets a document, dropping any change not persisted.
@@ -139,7 +163,12 @@ impl DocCache {
         if self.docs.len() < CACHE_CAPACITY {
             return;
         }
-        if let Some(oldest) = self.docs.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+        if let Some(oldest) = self
+            .docs
+            .iter()
+            .min_by_key(|(_, loaded)| loaded.used)
+            .map(|(k, _)| k.clone())
+        {
             self.docs.remove(&oldest);
         }
     }
@@ -148,65 +177,74 @@ impl DocCache {
 /// Whether the document exists in the store.
 pub(crate) fn exists(conn: &Connection, key: &DocKey) -> Result<bool> {
     let found: Option<i64> = conn
-        .query_row("SELECT 1 FROM documents WHERE doc = ?1", [key.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT 1 FROM documents WHERE doc = ?1")?
+        .query_row([key.to_string()], |r| r.get(0))
         .optional()?;
     Ok(found.is_some())
 }
 
-fn load(conn: &Connection, key: &DocKey, actor: &ActorId) -> Result<AutoCommit> {
+fn load(conn: &Connection, key: &DocKey, actor: &ActorId) -> Result<(AutoCommit, i64)> {
     let name = key.to_string();
-    let mut stmt = conn.prepare_cached("SELECT data FROM chunks WHERE doc = ?1 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached("SELECT seq, data FROM chunks WHERE doc = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([&name])?;
     let mut bytes = Vec::new();
-    let mut any = false;
+    let mut next_seq = None;
     while let Some(row) = rows.next()? {
-        let chunk: Vec<u8> = row.get(0)?;
-        bytes.extend_from_slice(&chunk);
-        any = true;
+        next_seq = Some(row.get::<_, i64>(0)? + 1);
+        bytes.extend_from_slice(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?);
     }
-    if !any {
+    let Some(next_seq) = next_seq else {
         return Err(Error::not_found(key.kind(), key));
-    }
+    };
     let mut doc = AutoCommit::load(&bytes)?.with_actor(actor.clone());
     // Everything loaded is already persisted: start the incremental cursor here.
     let _ = doc.save_incremental();
-    Ok(doc)
+    Ok((doc, next_seq))
 }
 
 /// Appends the document's unsaved changes as one chunk, compacting when the chunk
 /// count grows past the limit. Returns whether anything was written.
-pub(crate) fn persist(tx: &Transaction, key: &DocKey, project: &ProjectId, doc: &mut AutoCommit) -> Result<bool> {
-    let bytes = doc.save_incremental();
+///
+/// The `documents` row is written when the document is first stored and refreshed at
+/// each compaction, not on every write: every statement on the capture path counts.
+/// On failure the caller drops the cached entry, so `next_seq` never runs ahead.
+pub(crate) fn persist(
+    tx: &Transaction,
+    key: &DocKey,
+    project: &ProjectId,
+    loaded: &mut Loaded,
+) -> Result<bool> {
+    let bytes = loaded.doc.save_incremental();
     if bytes.is_empty() {
         return Ok(false);
     }
     let name = key.to_string();
-    let now = Timestamp::now().0;
-    let next: i64 = tx
-        .prepare_cached("SELECT coalesce(max(seq) + 1, 0) FROM chunks WHERE doc = ?1")?
-        .query_row([&name], |r| r.get(0))?;
     tx.prepare_cached("INSERT INTO chunks (doc, seq, data) VALUES (?1, ?2, ?3)")?
-        .execute(params![name, next, bytes])?;
-    tx.prepare_cached(
-        "INSERT INTO documents (doc, kind, project, chunks, bytes, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5)
-         ON CONFLICT (doc) DO UPDATE SET chunks = chunks + 1, bytes = bytes + ?4, updated_at = ?5",
-    )?
-    .execute(params![name, key.kind(), project.as_str(), bytes.len() as i64, now])?;
-    if next + 1 >= COMPACT_AFTER_CHUNKS {
-        compact(tx, key, doc)?;
+        .execute(params![name, loaded.next_seq, bytes])?;
+    if loaded.next_seq == 0 {
+        tx.prepare_cached(
+            "INSERT INTO documents (doc, kind, project, chunks, bytes, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+        )?
+        .execute(params![name, key.kind(), project.as_str(), bytes.len() as i64, Timestamp::now().0])?;
+    }
+    loaded.next_seq += 1;
+    if loaded.next_seq >= COMPACT_AFTER_CHUNKS {
+        compact(tx, key, loaded)?;
     }
     Ok(true)
 }
 
 /// Rewrites a document as a single snapshot.
-pub(crate) fn compact(tx: &Transaction, key: &DocKey, doc: &mut AutoCommit) -> Result<()> {
+pub(crate) fn compact(tx: &Transaction, key: &DocKey, loaded: &mut Loaded) -> Result<()> {
     let name = key.to_string();
-    let snapshot = doc.save();
-    tx.prepare_cached("DELETE FROM chunks WHERE doc = ?1")?.execute([&name])?;
+    let snapshot = loaded.doc.save();
+    tx.prepare_cached("DELETE FROM chunks WHERE doc = ?1")?
+        .execute([&name])?;
     tx.prepare_cached("INSERT INTO chunks (doc, seq, data) VALUES (?1, 0, ?2)")?
         .execute(params![name, snapshot])?;
-    tx.prepare_cached("UPDATE documents SET chunks = 1, bytes = ?2 WHERE doc = ?1")?
-        .execute(params![name, snapshot.len() as i64])?;
+    tx.prepare_cached("UPDATE documents SET chunks = 1, bytes = ?2, updated_at = ?3 WHERE doc = ?1")?
+        .execute(params![name, snapshot.len() as i64, Timestamp::now().0])?;
+    loaded.next_seq = 1;
     Ok(())
 }
 

@@ -7,11 +7,13 @@ use super::docs::{map_at, DocKey};
 use super::views::{NewDiaryEntry, NewNote, NewSession};
 use super::{index, refuse_erased, Store};
 use crate::domain::{
-    AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MaterialDoc, MemberRole, Note,
-    Participant, ParticipantRole, Prose, SessionDoc, TeamMessage, DOC_SCHEMA,
+    AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MaterialDoc, MemberRole,
+    Note, Participant, ParticipantRole, Prose, SessionDoc, TeamMessage, DOC_SCHEMA,
 };
 use crate::error::{Error, Result};
-use crate::ids::{ConsentId, EntryId, MessageId, NoteId, ParticipantCode, ParticipantId, ProjectId, SessionId};
+use crate::ids::{
+    ConsentId, EntryId, MessageId, NoteId, ParticipantCode, ParticipantId, ProjectId, SessionId,
+};
 use crate::time::Timestamp;
 
 const FIELD: &[MemberRole] = &[MemberRole::Coordinator, MemberRole::Researcher];
@@ -32,16 +34,19 @@ impl Store {
         self.require_role(project, FIELD, "adding participants")?;
         let code = ParticipantCode::parse(code)?;
         let taken = self.query(|c| {
-            Ok(c.query_row(
-                "SELECT 1 FROM participants WHERE project = ?1 AND code = ?2",
-                params![project.as_str(), code.as_str()],
-                |r| r.get::<_, i64>(0),
+            Ok(
+                c.prepare_cached("SELECT 1 FROM participants WHERE project = ?1 AND code = ?2")?
+                    .query_row(params![project.as_str(), code.as_str()], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .optional()?
+                    .is_some(),
             )
-            .optional()?
-            .is_some())
         })?;
         if taken {
-            return Err(Error::InvalidInput("that participant code is already used in this project"));
+            return Err(Error::InvalidInput(
+                "that participant code is already used in this project",
+            ));
         }
         let p = Participant {
             schema: DOC_SCHEMA,
@@ -62,23 +67,34 @@ impl Store {
     /// A participant's record and consent.
     pub fn participant(&self, id: &ParticipantId) -> Result<Participant> {
         let project = self.participant_project(id)?;
-        self.require_role(&project, &[MemberRole::Coordinator, MemberRole::Researcher, MemberRole::Reviewer], "reading participants")?;
+        self.require_role(
+            &project,
+            &[
+                MemberRole::Coordinator,
+                MemberRole::Researcher,
+                MemberRole::Reviewer,
+            ],
+            "reading participants",
+        )?;
         self.read(&DocKey::Participant(id.clone()))
     }
 
     fn participant_project(&self, id: &ParticipantId) -> Result<ProjectId> {
         self.query(|c| {
             refuse_erased(c, &DocKey::Participant(id.clone()))?;
-            c.query_row("SELECT project FROM participants WHERE id = ?1", [id.as_str()], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()?
-            .map(ProjectId::from)
-            .ok_or_else(|| Error::not_found(ParticipantId::WHAT, id))
+            c.prepare_cached("SELECT project FROM participants WHERE id = ?1")?
+                .query_row([id.as_str()], |r| r.get::<_, String>(0))
+                .optional()?
+                .map(ProjectId::from)
+                .ok_or_else(|| Error::not_found(ParticipantId::WHAT, id))
         })
     }
 
-    fn modify_participant<R>(&self, id: &ParticipantId, f: impl FnOnce(&mut Participant) -> Result<R>) -> Result<R> {
+    fn modify_participant<R>(
+        &self,
+        id: &ParticipantId,
+        f: impl FnOnce(&mut Participant) -> Result<R>,
+    ) -> Result<R> {
         let project = self.participant_project(id)?;
         self.require_role(&project, FIELD, "recording consent")?;
         let key = DocKey::Participant(id.clone());
@@ -105,7 +121,9 @@ impl Store {
         information_version: &str,
     ) -> Result<ConsentId> {
         if information_version.trim().is_empty() || information_version.len() > 50 {
-            return Err(Error::InvalidInput("name the version of the information given (1-50 characters)"));
+            return Err(Error::InvalidInput(
+                "name the version of the information given (1-50 characters)",
+            ));
         }
         let me = self.me().clone();
         self.modify_participant(participant, |p| {
@@ -127,7 +145,12 @@ impl Store {
 
     /// Withdraws consent for `scope`, or for every scope when `None`. Erasing what was
     /// captured under it is a separate, explicit step.
-    pub fn withdraw_consent(&self, participant: &ParticipantId, scope: Option<ConsentScope>, by: GivenBy) -> Result<()> {
+    pub fn withdraw_consent(
+        &self,
+        participant: &ParticipantId,
+        scope: Option<ConsentScope>,
+        by: GivenBy,
+    ) -> Result<()> {
         self.modify_participant(participant, |p| {
             let now = Timestamp::now();
             for r in p.consents.values_mut() {
@@ -160,7 +183,11 @@ impl Store {
             project_id: project.clone(),
             kind: input.kind,
             title: input.title.trim().into(),
-            participants: input.participants.iter().map(|p| (p.to_string(), true)).collect(),
+            participants: input
+                .participants
+                .iter()
+                .map(|p| (p.to_string(), true))
+                .collect(),
             ran_by: self.me().clone(),
             started_at: input.started_at.unwrap_or_else(Timestamp::now),
             ended_at: None,
@@ -173,6 +200,27 @@ impl Store {
         Ok(s.id)
     }
 
+    /// Loads a session's documents into memory ahead of capture. Apps call this when
+    /// a session is opened on screen, so that the first note typed does not wait for
+    /// a document to load (which costs milliseconds, not microseconds).
+    pub fn open_session(&self, session: &SessionId) -> Result<()> {
+        let project = self.session_project(session)?;
+        self.require_role(&project, FIELD, "capturing notes")?;
+        let mut keys = vec![DocKey::Session(session.clone())];
+        keys.extend(self.query(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT doc FROM documents WHERE doc >= ?1 AND doc < ?2")?;
+            let prefix = format!("material:{session}:");
+            let end = format!("material:{session};");
+            let names = stmt.query_map([prefix, end], |r| r.get::<_, String>(0))?;
+            names.map(|n| n?.parse()).collect::<Result<Vec<DocKey>>>()
+        })?);
+        for key in keys {
+            self.preload(&key)?;
+        }
+        Ok(())
+    }
+
     /// Ends a session.
     pub fn end_session(&self, session: &SessionId) -> Result<()> {
         self.modify_session(session, |s| {
@@ -182,7 +230,11 @@ impl Store {
     }
 
     /// Adds a participant to a running session.
-    pub fn add_session_participant(&self, session: &SessionId, participant: &ParticipantId) -> Result<()> {
+    pub fn add_session_participant(
+        &self,
+        session: &SessionId,
+        participant: &ParticipantId,
+    ) -> Result<()> {
         let project = self.session_project(session)?;
         if self.participant_project(participant)? != project {
             return Err(Error::not_found(ParticipantId::WHAT, participant));
@@ -193,7 +245,11 @@ impl Store {
         })
     }
 
-    fn modify_session<R>(&self, session: &SessionId, f: impl FnOnce(&mut SessionDoc) -> Result<R>) -> Result<R> {
+    fn modify_session<R>(
+        &self,
+        session: &SessionId,
+        f: impl FnOnce(&mut SessionDoc) -> Result<R>,
+    ) -> Result<R> {
         let project = self.session_project(session)?;
         self.require_role(&project, FIELD, "changing sessions")?;
         let key = DocKey::Session(session.clone());
@@ -227,7 +283,9 @@ impl Store {
         let (project, members) = self.query(|c| session_row(c, session))?;
         self.require_role(&project, FIELD, "capturing notes")?;
         let about = match (&input.about, members.as_slice()) {
-            (Some(p), _) if !members.contains(p) => return Err(Error::not_found(ParticipantId::WHAT, p)),
+            (Some(p), _) if !members.contains(p) => {
+                return Err(Error::not_found(ParticipantId::WHAT, p))
+            }
             (Some(p), _) => Some(p.clone()),
             (None, [only]) => Some(only.clone()),
             (None, _) => None,
@@ -248,7 +306,7 @@ impl Store {
             tags,
             created_at: now,
             updated_at: now,
-        deleted_at: None,
+            deleted_at: None,
         };
         let key = match &about {
             Some(p) => DocKey::Material(session.clone(), p.clone()),
@@ -268,13 +326,19 @@ impl Store {
         Ok(note.id)
     }
 
-    fn put_note(&self, key: &DocKey, project: &ProjectId, session: &SessionId, note: &Note) -> Result<()> {
+    fn put_note(
+        &self,
+        key: &DocKey,
+        project: &ProjectId,
+        session: &SessionId,
+        note: &Note,
+    ) -> Result<()> {
         self.write(
             key,
             project,
             |doc| {
                 let notes = map_at(doc, "notes")?;
-                autosurgeon::reconcile_prop(doc, &notes, note.id.as_str(), note)?;
+                note.write_new(doc, &notes)?;
                 Ok(())
             },
             |tx, _, _| index::upsert_note(tx, key, project, Some(session), note),
@@ -314,7 +378,9 @@ impl Store {
         let (key, project, session) = self.query(|c| note_location(c, note))?;
         self.require_role(&project, FIELD, "editing notes")?;
         if matches!(key, DocKey::Inbox(_)) {
-            return Err(Error::NotAllowed("diary entries belong to the participant who wrote them"));
+            return Err(Error::NotAllowed(
+                "diary entries belong to the participant who wrote them",
+            ));
         }
         let session = session.ok_or(Error::Storage("note without session".into()))?;
         self.write(
@@ -338,7 +404,11 @@ impl Store {
 
     /// Submits a diary entry to a participant's inbox (on the participant's own device,
     /// or on a shared one). Refused without consent to notes.
-    pub fn submit_diary_entry(&self, participant: &ParticipantId, input: NewDiaryEntry) -> Result<EntryId> {
+    pub fn submit_diary_entry(
+        &self,
+        participant: &ParticipantId,
+        input: NewDiaryEntry,
+    ) -> Result<EntryId> {
         check_note_text(&input.text)?;
         if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
             return Err(Error::InvalidInput("a rating is 1 to 5"));
@@ -431,7 +501,9 @@ fn check_place(place: &str) -> Result<()> {
     let digits = place.chars().filter(|c| c.is_ascii_digit()).count();
     let looks_like_coordinates = digits >= 6 && place.contains(['.', ',']);
     if place.trim().is_empty() || place.chars().count() > 100 || looks_like_coordinates {
-        Err(Error::InvalidInput("a place is a short label such as 'Fritidsgården', never coordinates"))
+        Err(Error::InvalidInput(
+            "a place is a short label such as 'Fritidsgården', never coordinates",
+        ))
     } else {
         Ok(())
     }
@@ -445,7 +517,9 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
             continue;
         }
         if t.chars().count() > 40 || t.chars().any(char::is_whitespace) {
-            return Err(Error::InvalidInput("a tag is one word of at most 40 characters"));
+            return Err(Error::InvalidInput(
+                "a tag is one word of at most 40 characters",
+            ));
         }
         if !out.contains(&t) {
             out.push(t);
@@ -461,10 +535,13 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
 fn session_row(c: &Connection, session: &SessionId) -> Result<(ProjectId, Vec<ParticipantId>)> {
     refuse_erased(c, &DocKey::Session(session.clone()))?;
     let project: String = c
-        .query_row("SELECT project FROM sessions WHERE id = ?1", [session.as_str()], |r| r.get(0))
+        .prepare_cached("SELECT project FROM sessions WHERE id = ?1")?
+        .query_row([session.as_str()], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::not_found(SessionId::WHAT, session))?;
-    let mut stmt = c.prepare_cached("SELECT participant FROM session_participants WHERE session = ?1 ORDER BY participant")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT participant FROM session_participants WHERE session = ?1 ORDER BY participant",
+    )?;
     let members = stmt
         .query_map([session.as_str()], |r| r.get::<_, String>(0))?
         .map(|r| r.map(ParticipantId::from))
@@ -473,31 +550,39 @@ fn session_row(c: &Connection, session: &SessionId) -> Result<(ProjectId, Vec<Pa
 }
 
 /// Where a note lives.
-pub(crate) fn note_location(c: &Connection, note: &NoteId) -> Result<(DocKey, ProjectId, Option<SessionId>)> {
+pub(crate) fn note_location(
+    c: &Connection,
+    note: &NoteId,
+) -> Result<(DocKey, ProjectId, Option<SessionId>)> {
     let row: Option<(String, String, Option<String>)> = c
-        .query_row(
-            "SELECT doc, project, session FROM notes WHERE id = ?1 AND deleted = 0",
-            [note.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT doc, project, session FROM notes WHERE id = ?1 AND deleted = 0")?
+        .query_row([note.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let (doc, project, session) = row.ok_or_else(|| Error::not_found(NoteId::WHAT, note))?;
-    Ok((doc.parse()?, ProjectId::from(project), session.map(SessionId::from)))
+    Ok((
+        doc.parse()?,
+        ProjectId::from(project),
+        session.map(SessionId::from),
+    ))
 }
 
 /// Fails unless every participant has consented to `scope`.
-pub(crate) fn require_consent(c: &Connection, participants: &[ParticipantId], scope: ConsentScope) -> Result<()> {
+pub(crate) fn require_consent(
+    c: &Connection,
+    participants: &[ParticipantId],
+    scope: ConsentScope,
+) -> Result<()> {
     for p in participants {
         refuse_erased(c, &DocKey::Participant(p.clone()))?;
         let state: Option<String> = c
-            .query_row(
-                "SELECT state FROM consents WHERE participant = ?1 AND scope = ?2",
-                params![p.as_str(), scope.as_key()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT state FROM consents WHERE participant = ?1 AND scope = ?2")?
+            .query_row(params![p.as_str(), scope.as_key()], |r| r.get(0))
             .optional()?;
         if state.as_deref() != Some("given") {
-            return Err(Error::ConsentMissing { participant: p.to_string(), scope: scope.as_key() });
+            return Err(Error::ConsentMissing {
+                participant: p.to_string(),
+                scope: scope.as_key(),
+            });
         }
     }
     Ok(())

@@ -6,13 +6,18 @@ use super::field::note_location;
 use super::views::NewIdea;
 use super::Store;
 use crate::domain::{
-    DevelopmentArea, EvidenceRef, Feedback, Hmw, Idea, Insight, MemberRole, PrototypeKind, PrototypeTest, Prose,
+    DevelopmentArea, EvidenceRef, Feedback, Hmw, Idea, Insight, MemberRole, Prose, PrototypeKind,
+    PrototypeTest,
 };
 use crate::error::{Error, Result};
 use crate::ids::{AreaId, HmwId, IdeaId, InsightId, NoteId, ProjectId, TestId};
 use crate::time::Timestamp;
 
-const TEAM: &[MemberRole] = &[MemberRole::Coordinator, MemberRole::Researcher, MemberRole::Reviewer];
+const TEAM: &[MemberRole] = &[
+    MemberRole::Coordinator,
+    MemberRole::Researcher,
+    MemberRole::Reviewer,
+];
 
 fn check(s: &str, max: usize, rule: &'static str) -> Result<()> {
     if s.trim().is_empty() || s.chars().count() > max {
@@ -58,18 +63,29 @@ impl Store {
                 .iter()
                 .map(|n| {
                     let (doc, p, session) = note_location(c, n)?;
-                    let session = session.ok_or(Error::InvalidInput("only notes from sessions can be evidence"))?;
+                    let session = session.ok_or(Error::InvalidInput(
+                        "only notes from sessions can be evidence",
+                    ))?;
                     if &p != project {
                         return Err(Error::not_found(NoteId::WHAT, n));
                     }
-                    Ok(EvidenceRef { note: n.clone(), session, doc: doc.to_string() })
+                    Ok(EvidenceRef {
+                        note: n.clone(),
+                        session,
+                        doc: doc.to_string(),
+                    })
                 })
                 .collect()
         })
     }
 
     /// Adds evidence to an insight.
-    pub fn add_evidence(&self, project: &ProjectId, insight: &InsightId, notes: &[NoteId]) -> Result<()> {
+    pub fn add_evidence(
+        &self,
+        project: &ProjectId,
+        insight: &InsightId,
+        notes: &[NoteId],
+    ) -> Result<()> {
         let refs = self.evidence_refs(project, notes)?;
         self.modify_project(project, TEAM, "building insights", |p| {
             let i = p
@@ -94,7 +110,12 @@ impl Store {
                 .insights
                 .get_mut(insight.as_str())
                 .ok_or_else(|| Error::not_found(InsightId::WHAT, insight))?;
-            let q = Hmw { id: HmwId::new(), text: Prose::new(text.trim()), created_by: me, created_at: Timestamp::now() };
+            let q = Hmw {
+                id: HmwId::new(),
+                text: Prose::new(text.trim()),
+                created_by: me,
+                created_at: Timestamp::now(),
+            };
             let id = q.id.clone();
             i.questions.insert(id.to_string(), q);
             Ok(id)
@@ -102,10 +123,19 @@ impl Store {
     }
 
     /// Adds a development area and places insights in it.
-    pub fn add_area(&self, project: &ProjectId, title: &str, insights: &[InsightId]) -> Result<AreaId> {
+    pub fn add_area(
+        &self,
+        project: &ProjectId,
+        title: &str,
+        insights: &[InsightId],
+    ) -> Result<AreaId> {
         check(title, 200, "an area title is 1-200 characters")?;
         self.modify_project(project, TEAM, "building insights", |p| {
-            let area = DevelopmentArea { id: AreaId::new(), title: title.trim().into(), created_at: Timestamp::now() };
+            let area = DevelopmentArea {
+                id: AreaId::new(),
+                title: title.trim().into(),
+                created_at: Timestamp::now(),
+            };
             for i in insights {
                 p.insights
                     .get_mut(i.as_str())
@@ -124,7 +154,10 @@ impl Store {
         let me = self.me().clone();
         self.modify_project(project, TEAM, "adding ideas", |p| {
             if let Some(q) = &input.hmw {
-                let known = p.insights.values().any(|i| i.questions.contains_key(q.as_str()));
+                let known = p
+                    .insights
+                    .values()
+                    .any(|i| i.questions.contains_key(q.as_str()));
                 if !known {
                     return Err(Error::not_found(HmwId::WHAT, q));
                 }
@@ -180,14 +213,25 @@ impl Store {
         if !(3..=5).contains(&dots) {
             return Err(Error::InvalidInput("each member has three to five dots"));
         }
-        self.modify_project(project, &[MemberRole::Coordinator], "setting the vote", |p| {
-            p.dots_per_member = dots;
-            Ok(())
-        })
+        self.modify_project(
+            project,
+            &[MemberRole::Coordinator],
+            "setting the vote",
+            |p| {
+                p.dots_per_member = dots;
+                Ok(())
+            },
+        )
     }
 
     /// Scores an idea against a criterion, 1 to 5.
-    pub fn score_idea(&self, project: &ProjectId, idea: &IdeaId, criterion: &str, score: u8) -> Result<()> {
+    pub fn score_idea(
+        &self,
+        project: &ProjectId,
+        idea: &IdeaId,
+        criterion: &str,
+        score: u8,
+    ) -> Result<()> {
         check(criterion, 100, "a criterion is 1-100 characters")?;
         if !(1..=5).contains(&score) {
             return Err(Error::InvalidInput("a score is 1 to 5"));
@@ -203,7 +247,13 @@ impl Store {
     }
 
     /// Plans a prototype test of an idea, with one question.
-    pub fn add_test(&self, project: &ProjectId, idea: &IdeaId, kind: PrototypeKind, question: &str) -> Result<TestId> {
+    pub fn add_test(
+        &self,
+        project: &ProjectId,
+        idea: &IdeaId,
+        kind: PrototypeKind,
+        question: &str,
+    ) -> Result<TestId> {
         check(question, 500, "a test question is 1-500 characters")?;
         self.modify_project(project, TEAM, "planning tests", |p| {
             if !p.ideas.contains_key(idea.as_str()) {
@@ -225,11 +275,24 @@ impl Store {
     }
 
     /// Records feedback from a test; `from_role` is a role ("young person"), never a name.
-    pub fn add_feedback(&self, project: &ProjectId, test: &TestId, from_role: &str, text: &str) -> Result<()> {
+    pub fn add_feedback(
+        &self,
+        project: &ProjectId,
+        test: &TestId,
+        from_role: &str,
+        text: &str,
+    ) -> Result<()> {
         check(text, 5000, "feedback is 1-5000 characters")?;
         self.modify_project(project, TEAM, "recording feedback", |p| {
-            let t = p.tests.get_mut(test.as_str()).ok_or_else(|| Error::not_found(TestId::WHAT, test))?;
-            t.feedback.push(Feedback { from_role: from_role.trim().into(), text: Prose::new(text.trim()), at: Timestamp::now() });
+            let t = p
+                .tests
+                .get_mut(test.as_str())
+                .ok_or_else(|| Error::not_found(TestId::WHAT, test))?;
+            t.feedback.push(Feedback {
+                from_role: from_role.trim().into(),
+                text: Prose::new(text.trim()),
+                at: Timestamp::now(),
+            });
             Ok(())
         })
     }

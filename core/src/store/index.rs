@@ -11,7 +11,12 @@ use crate::error::Result;
 use crate::ids::{ParticipantId, ProjectId, SessionId};
 
 /// Rebuilds every index row that comes from the document `key`.
-pub(crate) fn reindex(tx: &Transaction, key: &DocKey, doc: &AutoCommit, my_member: &str) -> Result<()> {
+pub(crate) fn reindex(
+    tx: &Transaction,
+    key: &DocKey,
+    doc: &AutoCommit,
+    my_member: &str,
+) -> Result<()> {
     remove_rows(tx, key)?;
     match key {
         DocKey::Project(_) => project(tx, &autosurgeon::hydrate::<_, ProjectDoc>(doc)?, my_member),
@@ -41,7 +46,10 @@ pub(crate) fn remove_rows(tx: &Transaction, key: &DocKey) -> Result<()> {
         }
         DocKey::Session(s) => {
             tx.execute("DELETE FROM sessions WHERE id = ?1", [s.as_str()])?;
-            tx.execute("DELETE FROM session_participants WHERE session = ?1", [s.as_str()])?;
+            tx.execute(
+                "DELETE FROM session_participants WHERE session = ?1",
+                [s.as_str()],
+            )?;
         }
         DocKey::Material(..) | DocKey::Inbox(_) => {}
     }
@@ -49,7 +57,11 @@ pub(crate) fn remove_rows(tx: &Transaction, key: &DocKey) -> Result<()> {
 }
 
 fn project(tx: &Transaction, p: &ProjectDoc, my_member: &str) -> Result<()> {
-    let my_role = p.members.get(my_member).filter(|m| m.revoked_at.is_none()).map(|m| m.role.as_key());
+    let my_role = p
+        .members
+        .get(my_member)
+        .filter(|m| m.revoked_at.is_none())
+        .map(|m| m.role.as_key());
     tx.execute(
         "INSERT INTO projects (id, name, lang, created_at, my_role) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![p.id.as_str(), p.name, p.lang, p.created_at.0, my_role],
@@ -77,7 +89,13 @@ fn project(tx: &Transaction, p: &ProjectDoc, my_member: &str) -> Result<()> {
     for i in p.ideas.values() {
         tx.execute(
             "INSERT INTO ideas (id, project, title, dots, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![i.id.as_str(), p.id.as_str(), i.title, i.dot_count() as i64, i.created_at.0],
+            params![
+                i.id.as_str(),
+                p.id.as_str(),
+                i.title,
+                i.dot_count() as i64,
+                i.created_at.0
+            ],
         )?;
     }
     Ok(())
@@ -85,7 +103,10 @@ fn project(tx: &Transaction, p: &ProjectDoc, my_member: &str) -> Result<()> {
 
 pub(crate) fn participant(tx: &Transaction, p: &Participant) -> Result<()> {
     tx.execute("DELETE FROM participants WHERE id = ?1", [p.id.as_str()])?;
-    tx.execute("DELETE FROM consents WHERE participant = ?1", [p.id.as_str()])?;
+    tx.execute(
+        "DELETE FROM consents WHERE participant = ?1",
+        [p.id.as_str()],
+    )?;
     tx.execute(
         "INSERT INTO participants (id, project, code, role, age_band, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -113,7 +134,10 @@ pub(crate) fn participant(tx: &Transaction, p: &Participant) -> Result<()> {
 
 pub(crate) fn session(tx: &Transaction, key: &DocKey, s: &SessionDoc) -> Result<()> {
     tx.execute("DELETE FROM sessions WHERE id = ?1", [s.id.as_str()])?;
-    tx.execute("DELETE FROM session_participants WHERE session = ?1", [s.id.as_str()])?;
+    tx.execute(
+        "DELETE FROM session_participants WHERE session = ?1",
+        [s.id.as_str()],
+    )?;
     tx.execute(
         "INSERT INTO sessions (id, project, kind, title, ran_by, started_at, ended_at, place, guide)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -170,7 +194,10 @@ pub(crate) fn diary_entry_as_note(inbox: &InboxDoc, e: &crate::domain::DiaryEntr
         author: crate::ids::MemberId::from(String::new()),
         about: Some(inbox.participant_id.clone()),
         anchor: Default::default(),
-        tags: e.rating.map(|r| vec![format!("rating-{r}")]).unwrap_or_default(),
+        tags: e
+            .rating
+            .map(|r| vec![format!("rating-{r}")])
+            .unwrap_or_default(),
         created_at: e.written_at,
         updated_at: e.written_at,
         deleted_at: None,

@@ -100,7 +100,10 @@ mod tests {
     fn hex_keys_must_be_exactly_32_bytes() {
         assert!(StoreKey::from_hex(&"ab".repeat(32)).is_ok());
         assert_eq!(StoreKey::from_hex("abcd"), Err(Error::MalformedKey));
-        assert_eq!(StoreKey::from_hex(&"zz".repeat(32)), Err(Error::MalformedKey));
+        assert_eq!(
+            StoreKey::from_hex(&"zz".repeat(32)),
+            Err(Error::MalformedKey)
+        );
         assert_eq!(format!("{:?}", StoreKey::generate()), "StoreKey(…)");
     }
 

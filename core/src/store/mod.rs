@@ -49,7 +49,10 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { create: true, durability: Durability::default() }
+        Self {
+            create: true,
+            durability: Durability::default(),
+        }
     }
 }
 
@@ -58,6 +61,9 @@ impl Default for OpenOptions {
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Mutex<State>>,
+    /// Held for the store's lifetime: one process at a time may write a store, or
+    /// its in-memory documents could run behind the database.
+    _lock: Arc<std::fs::File>,
     me: MemberId,
     dir: PathBuf,
 }
@@ -69,7 +75,9 @@ struct State {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("me", &self.me).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("me", &self.me)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,11 +91,22 @@ impl Store {
     pub fn open_with(dir: &Path, key: &StoreKey, options: &OpenOptions) -> Result<Store> {
         if options.create {
             std::fs::create_dir_all(dir)?;
+        } else if !dir.join(DB_FILE).exists() {
+            return Err(Error::not_found("store", "at the given location"));
         }
+        let lock = lock_dir(dir)?;
         let conn = db::open(&dir.join(DB_FILE), key, options.durability, options.create)?;
         let (me, actor) = identity(&conn)?;
-        let state = State { conn, cache: DocCache::new(actor) };
-        Ok(Store { inner: Arc::new(Mutex::new(state)), me, dir: dir.to_path_buf() })
+        let state = State {
+            conn,
+            cache: DocCache::new(actor),
+        };
+        Ok(Store {
+            inner: Arc::new(Mutex::new(state)),
+            _lock: Arc::new(lock),
+            me,
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// This device's member id: the author of everything written here.
@@ -124,11 +143,11 @@ impl Store {
         let mut guard = self.lock();
         let State { conn, cache } = &mut *guard;
         let outcome = (|| {
-            let doc = cache.get(conn, key)?;
-            let result = change(doc)?;
+            let loaded = cache.entry(conn, key)?;
+            let result = change(&mut loaded.doc)?;
             let tx = conn.transaction()?;
-            docs::persist(&tx, key, project, doc)?;
-            index(&tx, doc, &result)?;
+            docs::persist(&tx, key, project, loaded)?;
+            index(&tx, &loaded.doc, &result)?;
             tx.commit()?;
             Ok(result)
         })();
@@ -153,11 +172,11 @@ impl Store {
         }
         refuse_erased(conn, key)?;
         let outcome = (|| {
-            let doc = cache.insert_new(key.clone());
-            autosurgeon::reconcile(doc, root)?;
+            let loaded = cache.insert_new(key.clone());
+            autosurgeon::reconcile(&mut loaded.doc, root)?;
             let tx = conn.transaction()?;
-            docs::persist(&tx, key, project, doc)?;
-            index(&tx, doc)?;
+            docs::persist(&tx, key, project, loaded)?;
+            index(&tx, &loaded.doc)?;
             tx.commit()?;
             Ok(())
         })();
@@ -175,6 +194,16 @@ impl Store {
         Ok(autosurgeon::hydrate(doc)?)
     }
 
+    /// Loads a document into memory if it is not there yet.
+    fn preload(&self, key: &DocKey) -> Result<()> {
+        let mut guard = self.lock();
+        let State { conn, cache } = &mut *guard;
+        if !cache.contains(key) {
+            cache.get(conn, key)?;
+        }
+        Ok(())
+    }
+
     /// Runs a read-only query on the index.
     fn query<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let guard = self.lock();
@@ -186,7 +215,12 @@ impl Store {
         self.query(|c| my_role(c, project))
     }
 
-    fn require_role(&self, project: &ProjectId, allowed: &[MemberRole], what: &'static str) -> Result<MemberRole> {
+    fn require_role(
+        &self,
+        project: &ProjectId,
+        allowed: &[MemberRole],
+        what: &'static str,
+    ) -> Result<MemberRole> {
         let role = self.my_role(project)?;
         if allowed.contains(&role) {
             Ok(role)
@@ -227,20 +261,25 @@ impl Store {
         let known = docs::exists(conn, key)?;
         let me = self.me.as_str().to_string();
         let outcome = (|| {
-            let doc = if known { cache.get(conn, key)? } else { cache.insert_new(key.clone()) };
-            let before = doc.get_heads();
-            doc.load_incremental(bytes)?;
-            if doc.get_heads() == before {
+            let loaded = if known {
+                cache.entry(conn, key)?
+            } else {
+                cache.insert_new(key.clone())
+            };
+            let before = loaded.doc.get_heads();
+            loaded.doc.load_incremental(bytes)?;
+            if loaded.doc.get_heads() == before {
                 return Ok(false);
             }
-            let project = project_of(key, doc)?;
+            let project = project_of(key, &loaded.doc)?;
             let tx = conn.transaction()?;
-            docs::persist(&tx, key, &project, doc)?;
-            index::reindex(&tx, key, doc, &me)?;
+            docs::persist(&tx, key, &project, loaded)?;
+            index::reindex(&tx, key, &loaded.doc, &me)?;
             tx.commit()?;
             Ok(true)
         })();
-        if outcome.is_err() {
+        // A document that was new here and brought nothing stays unstored: forget it.
+        if outcome.is_err() || (!known && outcome == Ok(false)) {
             cache.evict(key);
         }
         outcome
@@ -252,10 +291,13 @@ impl Store {
         let mut guard = self.lock();
         let State { conn, cache } = &mut *guard;
         for key in keys {
-            let doc = cache.get(conn, &key)?;
+            let loaded = cache.entry(conn, &key)?;
             let tx = conn.transaction()?;
-            docs::compact(&tx, &key, doc)?;
-            tx.commit()?;
+            docs::compact(&tx, &key, loaded)?;
+            if let Err(e) = tx.commit() {
+                cache.evict(&key);
+                return Err(e.into());
+            }
         }
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
         Ok(())
@@ -277,16 +319,37 @@ impl Store {
     }
 }
 
+/// Takes the store's lock file, failing at once when another process holds it. The
+/// operating system releases the lock when the process dies, so a crash never leaves
+/// a store locked.
+fn lock_dir(dir: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("insikt.lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StoreBusy),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
 /// Reads or creates this device's identity: its member id and automerge actor.
 fn identity(conn: &Connection) -> Result<(MemberId, ActorId)> {
     let get = |k: &str| -> Result<Option<String>> {
-        Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)).optional()?)
+        Ok(conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()?)
     };
     let member = match get("member")? {
         Some(m) => MemberId::from(m),
         None => {
             let m = MemberId::new();
-            conn.execute("INSERT INTO meta (key, value) VALUES ('member', ?1)", [m.as_str()])?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('member', ?1)",
+                [m.as_str()],
+            )?;
             m
         }
     };
@@ -294,7 +357,10 @@ fn identity(conn: &Connection) -> Result<(MemberId, ActorId)> {
         Some(a) => ActorId::from(hex::decode(a).map_err(|_| Error::Storage("actor".into()))?),
         None => {
             let a = ActorId::random();
-            conn.execute("INSERT INTO meta (key, value) VALUES ('actor', ?1)", [a.to_hex_string()])?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
+                [a.to_hex_string()],
+            )?;
             a
         }
     };
@@ -303,11 +369,14 @@ fn identity(conn: &Connection) -> Result<(MemberId, ActorId)> {
 
 fn my_role(conn: &Connection, project: &ProjectId) -> Result<MemberRole> {
     let row: Option<Option<String>> = conn
-        .query_row("SELECT my_role FROM projects WHERE id = ?1", [project.as_str()], |r| r.get(0))
+        .prepare_cached("SELECT my_role FROM projects WHERE id = ?1")?
+        .query_row([project.as_str()], |r| r.get(0))
         .optional()?;
     match row {
         None => Err(Error::not_found(ProjectId::WHAT, project)),
-        Some(None) => Err(Error::NotAllowed("this device is not a member of the project")),
+        Some(None) => Err(Error::NotAllowed(
+            "this device is not a member of the project",
+        )),
         Some(Some(role)) => MemberRole::parse(&role).ok_or(Error::Storage("role".into())),
     }
 }
@@ -315,7 +384,8 @@ fn my_role(conn: &Connection, project: &ProjectId) -> Result<MemberRole> {
 /// Refuses to bring back a document that was erased here.
 fn refuse_erased(conn: &Connection, key: &DocKey) -> Result<()> {
     let erased: Option<i64> = conn
-        .query_row("SELECT 1 FROM tombstones WHERE doc = ?1", [key.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT 1 FROM tombstones WHERE doc = ?1")?
+        .query_row([key.to_string()], |r| r.get(0))
         .optional()?;
     match erased {
         Some(_) => Err(Error::Erased { what: key.kind() }),

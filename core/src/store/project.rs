@@ -8,10 +8,16 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
-use crate::ids::{DecisionId, GuideId, IdeaId, MemberId, PersonaId, ProjectId, QuestionId, StakeholderId};
+use crate::ids::{
+    DecisionId, GuideId, IdeaId, MemberId, PersonaId, ProjectId, QuestionId, StakeholderId,
+};
 use crate::time::Timestamp;
 
-const TEAM: &[MemberRole] = &[MemberRole::Coordinator, MemberRole::Researcher, MemberRole::Reviewer];
+const TEAM: &[MemberRole] = &[
+    MemberRole::Coordinator,
+    MemberRole::Researcher,
+    MemberRole::Reviewer,
+];
 const COORDINATOR: &[MemberRole] = &[MemberRole::Coordinator];
 
 fn check_text(s: &str, max: usize, rule: &'static str) -> Result<()> {
@@ -24,7 +30,12 @@ fn check_text(s: &str, max: usize, rule: &'static str) -> Result<()> {
 
 impl Store {
     /// Creates a project; this device's member becomes its coordinator.
-    pub fn create_project(&self, name: &str, lang: Lang, my_display_name: &str) -> Result<ProjectId> {
+    pub fn create_project(
+        &self,
+        name: &str,
+        lang: Lang,
+        my_display_name: &str,
+    ) -> Result<ProjectId> {
         check_text(name, 200, "a project name is 1-200 characters")?;
         check_text(my_display_name, 100, "a display name is 1-100 characters")?;
         let id = ProjectId::new();
@@ -100,30 +111,54 @@ impl Store {
     }
 
     /// Sets how far a step has come.
-    pub fn set_step_status(&self, project: &ProjectId, step: Step, status: StepStatus) -> Result<()> {
+    pub fn set_step_status(
+        &self,
+        project: &ProjectId,
+        step: Step,
+        status: StepStatus,
+    ) -> Result<()> {
         self.modify_project(project, TEAM, "changing a step", |p| {
-            let state = StepState { status, updated_at: Timestamp::now() };
+            let state = StepState {
+                status,
+                updated_at: Timestamp::now(),
+            };
             p.steps.insert(step.as_key().to_string(), state);
             Ok(())
         })
     }
 
     /// Adds a stakeholder to the stakeholder map; `ring` 1 is the core.
-    pub fn add_stakeholder(&self, project: &ProjectId, name: &str, ring: u8, note: &str) -> Result<StakeholderId> {
+    pub fn add_stakeholder(
+        &self,
+        project: &ProjectId,
+        name: &str,
+        ring: u8,
+        note: &str,
+    ) -> Result<StakeholderId> {
         check_text(name, 200, "a stakeholder name is 1-200 characters")?;
         if !(1..=3).contains(&ring) {
             return Err(Error::InvalidInput("a stakeholder ring is 1, 2 or 3"));
         }
         self.modify_project(project, TEAM, "editing the stakeholder map", |p| {
             let id = StakeholderId::new();
-            let s = Stakeholder { id: id.clone(), name: name.trim().into(), ring, note: note.into() };
+            let s = Stakeholder {
+                id: id.clone(),
+                name: name.trim().into(),
+                ring,
+                note: note.into(),
+            };
             p.stakeholders.insert(id.to_string(), s);
             Ok(id)
         })
     }
 
     /// Adds a member to the team (the coordinator enrols devices later).
-    pub fn add_member(&self, project: &ProjectId, display_name: &str, role: MemberRole) -> Result<MemberId> {
+    pub fn add_member(
+        &self,
+        project: &ProjectId,
+        display_name: &str,
+        role: MemberRole,
+    ) -> Result<MemberId> {
         self.add_member_with_id(project, MemberId::new(), display_name, role)
     }
 
@@ -162,7 +197,12 @@ impl Store {
     }
 
     /// Adds an interview guide from (phase, question) pairs.
-    pub fn add_guide(&self, project: &ProjectId, title: &str, questions: &[(GuidePhase, String)]) -> Result<GuideId> {
+    pub fn add_guide(
+        &self,
+        project: &ProjectId,
+        title: &str,
+        questions: &[(GuidePhase, String)],
+    ) -> Result<GuideId> {
         check_text(title, 200, "a guide title is 1-200 characters")?;
         for (_, q) in questions {
             check_text(q, 1000, "a question is 1-1000 characters")?;
@@ -200,12 +240,25 @@ impl Store {
     }
 
     /// Sets the sample plan.
-    pub fn set_sample_plan(&self, project: &ProjectId, target_min: u32, target_max: u32, spread: &str) -> Result<()> {
+    pub fn set_sample_plan(
+        &self,
+        project: &ProjectId,
+        target_min: u32,
+        target_max: u32,
+        spread: &str,
+    ) -> Result<()> {
         if target_min == 0 || target_min > target_max {
-            return Err(Error::InvalidInput("the sample target is a range like 15-30"));
+            return Err(Error::InvalidInput(
+                "the sample target is a range like 15-30",
+            ));
         }
         self.modify_project(project, TEAM, "editing the sample plan", |p| {
-            let plan = SamplePlan { target_min, target_max, spread: Prose::new(spread), saturation_reached: false };
+            let plan = SamplePlan {
+                target_min,
+                target_max,
+                spread: Prose::new(spread),
+                saturation_reached: false,
+            };
             p.sample_plan = Some(plan);
             Ok(())
         })
@@ -216,7 +269,13 @@ impl Store {
         check_text(&persona.name, 100, "a persona name is 1-100 characters")?;
         self.modify_project(project, TEAM, "editing personas", |p| {
             let id = PersonaId::new();
-            p.personas.insert(id.to_string(), Persona { id: id.clone(), ..persona });
+            p.personas.insert(
+                id.to_string(),
+                Persona {
+                    id: id.clone(),
+                    ..persona
+                },
+            );
             Ok(id)
         })
     }

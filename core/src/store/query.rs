@@ -6,14 +6,21 @@ use super::docs::DocKey;
 use super::views::*;
 use super::Store;
 use crate::domain::{
-    AgeBand, ConsentScope, ConsentState, EvidenceRef, MemberRole, NoteAnchor, NoteKind, ParticipantRole,
-    SessionKind,
+    AgeBand, ConsentScope, ConsentState, EvidenceRef, MemberRole, NoteAnchor, NoteKind,
+    ParticipantRole, SessionKind,
 };
 use crate::error::{Error, Result};
 use crate::ids::{InsightId, NoteId, ParticipantCode, ParticipantId, ProjectId, SessionId};
 use crate::time::Timestamp;
 
-const READERS: &[MemberRole] = &[MemberRole::Coordinator, MemberRole::Researcher, MemberRole::Reviewer];
+const READERS: &[MemberRole] = &[
+    MemberRole::Coordinator,
+    MemberRole::Researcher,
+    MemberRole::Reviewer,
+];
+
+/// How many of the newest matching notes a search ranks by relevance.
+pub const SEARCH_CANDIDATES: u32 = 400;
 
 const NOTE_COLUMNS: &str = "n.id, n.session, n.kind, n.text, n.author, n.participant, n.tags,
      n.created_at, n.updated_at, n.question, n.quadrant, n.stage, n.emotion";
@@ -33,8 +40,12 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteView> {
         updated_at: Timestamp(r.get(8)?),
         anchor: NoteAnchor {
             question: r.get::<_, Option<String>>(9)?.map(Into::into),
-            quadrant: r.get::<_, Option<String>>(10)?.and_then(|s| crate::domain::EmpathyQuadrant::parse(&s)),
-            stage: r.get::<_, Option<String>>(11)?.and_then(|s| crate::domain::JourneyStage::parse(&s)),
+            quadrant: r
+                .get::<_, Option<String>>(10)?
+                .and_then(|s| crate::domain::EmpathyQuadrant::parse(&s)),
+            stage: r
+                .get::<_, Option<String>>(11)?
+                .and_then(|s| crate::domain::JourneyStage::parse(&s)),
             emotion: r.get::<_, Option<i64>>(12)?.map(|e| e.clamp(-2, 2) as i8),
         },
     })
@@ -59,7 +70,9 @@ impl Store {
                     name: r.get(1)?,
                     lang: r.get(2)?,
                     created_at: Timestamp(r.get(3)?),
-                    my_role: r.get::<_, Option<String>>(4)?.and_then(|s| MemberRole::parse(&s)),
+                    my_role: r
+                        .get::<_, Option<String>>(4)?
+                        .and_then(|s| MemberRole::parse(&s)),
                     participants: r.get(5)?,
                     sessions: r.get(6)?,
                     notes: r.get(7)?,
@@ -161,11 +174,16 @@ impl Store {
     /// One note.
     pub fn note(&self, note: &NoteId) -> Result<NoteView> {
         let found = self.query(|c| {
-            let sql = format!("SELECT {NOTE_COLUMNS}, n.project FROM notes n WHERE n.id = ?1 AND n.deleted = 0");
+            let sql = format!(
+                "SELECT {NOTE_COLUMNS}, n.project FROM notes n WHERE n.id = ?1 AND n.deleted = 0"
+            );
             let mut stmt = c.prepare_cached(&sql)?;
             let mut rows = stmt.query([note.as_str()])?;
             match rows.next()? {
-                Some(r) => Ok(Some((note_from_row(r)?, ProjectId::from(r.get::<_, String>(13)?)))),
+                Some(r) => Ok(Some((
+                    note_from_row(r)?,
+                    ProjectId::from(r.get::<_, String>(13)?),
+                ))),
                 None => Ok(None),
             }
         })?;
@@ -182,15 +200,24 @@ impl Store {
             return Ok(Vec::new());
         };
         self.query(|c| {
+            // Rank the newest matches only: ranking costs time for every candidate, and a
+            // common word can match thousands of notes. The newest few hundred hold what a
+            // person is looking for in the field; older ones are reached with more words.
             let sql = format!(
                 "SELECT {NOTE_COLUMNS}, snippet(notes_fts, 0, '[', ']', '…', 12)
                  FROM notes_fts JOIN notes n ON n.rowid = notes_fts.rowid
-                 WHERE notes_fts MATCH ?1 AND n.project = ?2 AND n.deleted = 0
+                 WHERE notes_fts MATCH ?1 AND notes_fts.rowid IN (
+                     SELECT f.rowid FROM notes_fts f JOIN notes m ON m.rowid = f.rowid
+                     WHERE f MATCH ?1 AND m.project = ?2 AND m.deleted = 0
+                     ORDER BY f.rowid DESC LIMIT {SEARCH_CANDIDATES})
                  ORDER BY rank LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![fts, project.as_str(), limit], |r| {
-                Ok(SearchHit { note: note_from_row(r)?, snippet: r.get(13)? })
+                Ok(SearchHit {
+                    note: note_from_row(r)?,
+                    snippet: r.get(13)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -206,7 +233,11 @@ impl Store {
                 id: i.id.clone(),
                 statement: i.statement.as_str().into(),
                 opportunity: i.opportunity.as_str().into(),
-                questions: i.questions.values().map(|q| q.text.as_str().to_string()).collect(),
+                questions: i
+                    .questions
+                    .values()
+                    .map(|q| q.text.as_str().to_string())
+                    .collect(),
                 evidence: i.evidence.len() as u32,
             })
             .collect();
@@ -215,10 +246,20 @@ impl Store {
     }
 
     /// The evidence behind an insight, each piece either present or erased.
-    pub fn insight_evidence(&self, project: &ProjectId, insight: &InsightId) -> Result<Vec<EvidenceView>> {
+    pub fn insight_evidence(
+        &self,
+        project: &ProjectId,
+        insight: &InsightId,
+    ) -> Result<Vec<EvidenceView>> {
         let p = self.project(project)?;
-        let i = p.insights.get(insight.as_str()).ok_or_else(|| Error::not_found(InsightId::WHAT, insight))?;
-        i.evidence.iter().map(|e| self.resolve_evidence(e)).collect()
+        let i = p
+            .insights
+            .get(insight.as_str())
+            .ok_or_else(|| Error::not_found(InsightId::WHAT, insight))?;
+        i.evidence
+            .iter()
+            .map(|e| self.resolve_evidence(e))
+            .collect()
     }
 
     fn resolve_evidence(&self, e: &EvidenceRef) -> Result<EvidenceView> {
@@ -231,9 +272,13 @@ impl Store {
                     None => true,
                 };
                 if erased {
-                    Ok(EvidenceView::Erased { note: e.note.clone() })
+                    Ok(EvidenceView::Erased {
+                        note: e.note.clone(),
+                    })
                 } else {
-                    Ok(EvidenceView::Unavailable { note: e.note.clone() })
+                    Ok(EvidenceView::Unavailable {
+                        note: e.note.clone(),
+                    })
                 }
             }
             Err(other) => Err(other),

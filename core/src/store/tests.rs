@@ -16,8 +16,17 @@ fn store_in(dir: &Path) -> Store {
 /// A project with one consenting child and an interview with them.
 fn interview(store: &Store) -> (ProjectId, ParticipantId, crate::ids::SessionId) {
     let project = store.create_project("Vägen in", Lang::Sv, "Sara").unwrap();
-    let child = store.add_participant(&project, "P-01", ParticipantRole::Child, AgeBand::From10To12).unwrap();
-    store.record_consent(&child, ConsentScope::Notes, GivenBy::Guardian, "2026-09").unwrap();
+    let child = store
+        .add_participant(
+            &project,
+            "P-01",
+            ParticipantRole::Child,
+            AgeBand::From10To12,
+        )
+        .unwrap();
+    store
+        .record_consent(&child, ConsentScope::Notes, GivenBy::Guardian, "2026-09")
+        .unwrap();
     let session = store
         .start_session(
             &project,
@@ -40,7 +49,12 @@ fn a_note_survives_reopening() {
     let (session, note) = {
         let store = store_in(dir.path());
         let (_, _, session) = interview(&store);
-        let note = store.add_note(&session, NewNote::new(NoteKind::Quote, "Jag vill bli lyssnad på")).unwrap();
+        let note = store
+            .add_note(
+                &session,
+                NewNote::new(NoteKind::Quote, "Jag vill bli lyssnad på"),
+            )
+            .unwrap();
         (session, note)
     };
     let store = store_in(dir.path());
@@ -49,6 +63,25 @@ fn a_note_survives_reopening() {
     assert_eq!(notes[0].id, note);
     assert_eq!(notes[0].text, "Jag vill bli lyssnad på");
     assert_eq!(notes[0].kind, NoteKind::Quote);
+}
+
+#[test]
+fn a_store_is_opened_by_one_handle_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store_in(dir.path());
+    assert_eq!(
+        Store::open(dir.path(), &key()).unwrap_err(),
+        Error::StoreBusy
+    );
+    let clone = first.clone();
+    drop(first);
+    assert_eq!(
+        Store::open(dir.path(), &key()).unwrap_err(),
+        Error::StoreBusy,
+        "a clone still holds it"
+    );
+    drop(clone);
+    store_in(dir.path());
 }
 
 #[test]
@@ -63,9 +96,13 @@ fn a_wrong_key_is_a_typed_error() {
 fn a_plain_sqlite_database_is_not_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
     drop(conn);
-    assert_eq!(Store::open(dir.path(), &key()).unwrap_err(), Error::NotAStore);
+    assert_eq!(
+        Store::open(dir.path(), &key()).unwrap_err(),
+        Error::NotAStore
+    );
 }
 
 #[test]
@@ -73,9 +110,13 @@ fn an_encrypted_database_of_someone_else_is_not_a_store() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
     conn.execute_batch(&key().sqlcipher_pragma()).unwrap();
-    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
     drop(conn);
-    assert_eq!(Store::open(dir.path(), &key()).unwrap_err(), Error::NotAStore);
+    assert_eq!(
+        Store::open(dir.path(), &key()).unwrap_err(),
+        Error::NotAStore
+    );
 }
 
 #[test]
@@ -84,7 +125,9 @@ fn the_database_file_holds_no_plaintext() {
     {
         let store = store_in(dir.path());
         let (_, _, session) = interview(&store);
-        store.add_note(&session, NewNote::new(NoteKind::Plain, "hemligt-ord-zebra")).unwrap();
+        store
+            .add_note(&session, NewNote::new(NoteKind::Plain, "hemligt-ord-zebra"))
+            .unwrap();
         store.compact().unwrap();
     }
     for entry in std::fs::read_dir(dir.path()).unwrap() {
@@ -100,24 +143,45 @@ fn capture_without_consent_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let (project, child, session) = interview(&store);
-    let other = store.add_participant(&project, "P-02", ParticipantRole::YoungPerson, AgeBand::From16To17).unwrap();
+    let other = store
+        .add_participant(
+            &project,
+            "P-02",
+            ParticipantRole::YoungPerson,
+            AgeBand::From16To17,
+        )
+        .unwrap();
     store.add_session_participant(&session, &other).unwrap();
     // A note about the young person, who has not consented.
     let mut note = NewNote::new(NoteKind::Plain, "text");
     note.about = Some(other.clone());
-    assert!(matches!(store.add_note(&session, note), Err(Error::ConsentMissing { scope: "notes", .. })));
+    assert!(matches!(
+        store.add_note(&session, note),
+        Err(Error::ConsentMissing { scope: "notes", .. })
+    ));
     // A note about no one in particular concerns both; one has not consented.
     assert!(matches!(
-        store.add_note(&session, NewNote::new(NoteKind::Observation, "the room was loud")),
+        store.add_note(
+            &session,
+            NewNote::new(NoteKind::Observation, "the room was loud")
+        ),
         Err(Error::ConsentMissing { .. })
     ));
     // Once withdrawn, the child's consent covers nothing new either.
-    store.withdraw_consent(&child, None, GivenBy::Guardian).unwrap();
+    store
+        .withdraw_consent(&child, None, GivenBy::Guardian)
+        .unwrap();
     let mut note = NewNote::new(NoteKind::Plain, "text");
     note.about = Some(child.clone());
-    assert!(matches!(store.add_note(&session, note), Err(Error::ConsentMissing { .. })));
+    assert!(matches!(
+        store.add_note(&session, note),
+        Err(Error::ConsentMissing { .. })
+    ));
     // The error names no code and no text.
-    let msg = store.add_note(&session, NewNote::new(NoteKind::Plain, "secret words")).unwrap_err().to_string();
+    let msg = store
+        .add_note(&session, NewNote::new(NoteKind::Plain, "secret words"))
+        .unwrap_err()
+        .to_string();
     assert!(!msg.contains("P-0") && !msg.contains("secret"));
 }
 
@@ -126,13 +190,23 @@ fn edits_and_deletions_reach_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let (project, _, session) = interview(&store);
-    let note = store.add_note(&session, NewNote::new(NoteKind::Plain, "Skolan ringde")).unwrap();
+    store.open_session(&session).unwrap();
+    let note = store
+        .add_note(&session, NewNote::new(NoteKind::Plain, "Skolan ringde"))
+        .unwrap();
+    assert!(matches!(
+        store.open_session(&crate::ids::SessionId::new()),
+        Err(Error::NotFound { .. })
+    ));
     store.edit_note(&note, "Skolan ringde två gånger").unwrap();
     assert_eq!(store.search(&project, "gånger", 10).unwrap().len(), 1);
     store.delete_note(&note).unwrap();
     assert!(store.search(&project, "skolan", 10).unwrap().is_empty());
     assert!(store.notes(&session).unwrap().is_empty());
-    assert!(matches!(store.edit_note(&note, "x"), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.edit_note(&note, "x"),
+        Err(Error::NotFound { .. })
+    ));
 }
 
 #[test]
@@ -140,17 +214,34 @@ fn swedish_letters_are_distinct_in_search() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let (project, _, session) = interview(&store);
-    for text in ["Det var ett hål i staketet", "Vi tog en hal väg hem", "Han var för trött", "Pojken for hem", "Mötet var svårt"] {
-        store.add_note(&session, NewNote::new(NoteKind::Plain, text)).unwrap();
+    for text in [
+        "Det var ett hål i staketet",
+        "Vi tog en hal väg hem",
+        "Han var för trött",
+        "Pojken for hem",
+        "Mötet var svårt",
+    ] {
+        store
+            .add_note(&session, NewNote::new(NoteKind::Plain, text))
+            .unwrap();
     }
     let texts = |q: &str| -> Vec<String> {
-        store.search(&project, q, 10).unwrap().into_iter().map(|h| h.note.text).collect()
+        store
+            .search(&project, q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.note.text)
+            .collect()
     };
     assert_eq!(texts("hål"), vec!["Det var ett hål i staketet"]);
     assert_eq!(texts("hal"), vec!["Vi tog en hal väg hem"]);
     assert_eq!(texts("för"), vec!["Han var för trött"]);
     assert_eq!(texts("for"), vec!["Pojken for hem"]);
-    assert_eq!(texts("MÖTET"), vec!["Mötet var svårt"], "case folds, letters do not");
+    assert_eq!(
+        texts("MÖTET"),
+        vec!["Mötet var svårt"],
+        "case folds, letters do not"
+    );
     assert_eq!(texts("möt"), vec!["Mötet var svårt"], "prefixes match");
     assert!(texts("motet").is_empty());
     let hit = &store.search(&project, "staketet", 1).unwrap()[0];
@@ -164,30 +255,52 @@ fn merged_changes_reach_the_index() {
     let a = store_in(a_dir.path());
     let b = Store::open(b_dir.path(), &StoreKey::from_bytes([9; 32])).unwrap();
     let (project, child, session) = interview(&a);
-    let first = a.add_note(&session, NewNote::new(NoteKind::Plain, "Första anteckningen")).unwrap();
+    let first = a
+        .add_note(
+            &session,
+            NewNote::new(NoteKind::Plain, "Första anteckningen"),
+        )
+        .unwrap();
     // Device B joins: A adds B's member, and B receives every document.
-    a.add_member_with_id(&project, b.me().clone(), "Omar", crate::domain::MemberRole::Researcher).unwrap();
+    a.add_member_with_id(
+        &project,
+        b.me().clone(),
+        "Omar",
+        crate::domain::MemberRole::Researcher,
+    )
+    .unwrap();
     for k in a.document_keys().unwrap() {
-        b.merge_document(&k, &a.document_bytes(&k).unwrap()).unwrap();
+        b.merge_document(&k, &a.document_bytes(&k).unwrap())
+            .unwrap();
     }
-    assert_eq!(b.my_role(&project).unwrap(), crate::domain::MemberRole::Researcher);
+    assert_eq!(
+        b.my_role(&project).unwrap(),
+        crate::domain::MemberRole::Researcher
+    );
     assert_eq!(b.search(&project, "första", 5).unwrap().len(), 1);
     // Both edit the same note while apart; both edits survive the merge.
-    a.edit_note(&first, "Första anteckningen, kompletterad").unwrap();
+    a.edit_note(&first, "Första anteckningen, kompletterad")
+        .unwrap();
     b.edit_note(&first, "Den första anteckningen").unwrap();
-    b.add_note(&session, NewNote::new(NoteKind::Gain, "Fotbollen hjälper")).unwrap();
+    b.add_note(&session, NewNote::new(NoteKind::Gain, "Fotbollen hjälper"))
+        .unwrap();
     for k in b.document_keys().unwrap() {
-        a.merge_document(&k, &b.document_bytes(&k).unwrap()).unwrap();
+        a.merge_document(&k, &b.document_bytes(&k).unwrap())
+            .unwrap();
     }
     for k in a.document_keys().unwrap() {
-        b.merge_document(&k, &a.document_bytes(&k).unwrap()).unwrap();
+        b.merge_document(&k, &a.document_bytes(&k).unwrap())
+            .unwrap();
     }
     let on_a = a.notes(&session).unwrap();
     let on_b = b.notes(&session).unwrap();
     assert_eq!(on_a, on_b);
     assert_eq!(on_a.len(), 2);
     let merged = &on_a.iter().find(|n| n.id == first).unwrap().text;
-    assert!(merged.contains("Den första") && merged.contains("kompletterad"), "{merged}");
+    assert!(
+        merged.contains("Den första") && merged.contains("kompletterad"),
+        "{merged}"
+    );
     assert_eq!(a.search(&project, "fotbollen", 5).unwrap().len(), 1);
     let _ = child;
 }
@@ -198,14 +311,25 @@ fn compaction_keeps_every_note() {
     let store = store_in(dir.path());
     let (_, _, session) = interview(&store);
     for i in 0..(docs::COMPACT_AFTER_CHUNKS + 10) {
-        store.add_note(&session, NewNote::new(NoteKind::Plain, format!("anteckning {i}"))).unwrap();
+        store
+            .add_note(
+                &session,
+                NewNote::new(NoteKind::Plain, format!("anteckning {i}")),
+            )
+            .unwrap();
     }
     store.compact().unwrap();
     drop(store);
     let store = store_in(dir.path());
-    assert_eq!(store.notes(&session).unwrap().len() as i64, docs::COMPACT_AFTER_CHUNKS + 10);
+    assert_eq!(
+        store.notes(&session).unwrap().len() as i64,
+        docs::COMPACT_AFTER_CHUNKS + 10
+    );
     store.rebuild_index().unwrap();
-    assert_eq!(store.notes(&session).unwrap().len() as i64, docs::COMPACT_AFTER_CHUNKS + 10);
+    assert_eq!(
+        store.notes(&session).unwrap().len() as i64,
+        docs::COMPACT_AFTER_CHUNKS + 10
+    );
 }
 
 #[test]
@@ -213,11 +337,30 @@ fn dot_voting_respects_the_budget() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let (project, _, _) = interview(&store);
-    let a = store.add_idea(&project, crate::NewIdea { title: "Chatt".into(), ..Default::default() }).unwrap();
-    let b = store.add_idea(&project, crate::NewIdea { title: "Fika".into(), ..Default::default() }).unwrap();
+    let a = store
+        .add_idea(
+            &project,
+            crate::NewIdea {
+                title: "Chatt".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let b = store
+        .add_idea(
+            &project,
+            crate::NewIdea {
+                title: "Fika".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     store.vote(&project, &a, 2).unwrap();
     store.vote(&project, &b, 1).unwrap();
-    assert_eq!(store.vote(&project, &b, 2), Err(Error::InvalidInput("not enough dots left")));
+    assert_eq!(
+        store.vote(&project, &b, 2),
+        Err(Error::InvalidInput("not enough dots left"))
+    );
     store.vote(&project, &a, 1).unwrap();
     store.vote(&project, &b, 2).unwrap();
     let ranking = store.idea_ranking(&project).unwrap();
@@ -229,13 +372,32 @@ fn insights_refer_to_evidence_and_never_copy_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path());
     let (project, _, session) = interview(&store);
-    let quote = store.add_note(&session, NewNote::new(NoteKind::Quote, "Ingen frågade vad jag ville")).unwrap();
-    let insight = store.add_insight(&project, "Barn känner sig inte hörda", &[quote.clone()], "Fråga barnet först").unwrap();
-    store.add_hmw(&project, &insight, "Hur kan vi låta barnet tala först?").unwrap();
-    let doc = store.document_bytes(&DocKey::Project(project.clone())).unwrap();
+    let quote = store
+        .add_note(
+            &session,
+            NewNote::new(NoteKind::Quote, "Ingen frågade vad jag ville"),
+        )
+        .unwrap();
+    let insight = store
+        .add_insight(
+            &project,
+            "Barn känner sig inte hörda",
+            std::slice::from_ref(&quote),
+            "Fråga barnet först",
+        )
+        .unwrap();
+    store
+        .add_hmw(&project, &insight, "Hur kan vi låta barnet tala först?")
+        .unwrap();
+    let doc = store
+        .document_bytes(&DocKey::Project(project.clone()))
+        .unwrap();
     let project_doc = automerge::AutoCommit::load(&doc).unwrap();
     let json = format!("{:?}", automerge::AutoSerde::from(&project_doc));
-    assert!(!json.contains("Ingen frågade"), "the project document must not copy note text");
+    assert!(
+        !json.contains("Ingen frågade"),
+        "the project document must not copy note text"
+    );
     let evidence = store.insight_evidence(&project, &insight).unwrap();
     assert!(matches!(&evidence[0], EvidenceView::Present(n) if n.id == quote));
 }
@@ -247,8 +409,47 @@ fn a_store_handle_is_send_and_sync() {
 }
 
 #[test]
+fn a_captured_note_reads_back_whole() {
+    use crate::domain::{EmpathyQuadrant, JourneyStage, Note, NoteAnchor, Prose};
+    use crate::ids::{MemberId, NoteId, QuestionId};
+    let full = Note {
+        id: NoteId::new(),
+        kind: NoteKind::Feeling,
+        text: Prose::new("Känner sig utanför på rasterna"),
+        author: MemberId::new(),
+        about: Some(ParticipantId::new()),
+        anchor: NoteAnchor {
+            question: Some(QuestionId::new()),
+            quadrant: Some(EmpathyQuadrant::Feels),
+            stage: Some(JourneyStage::After),
+            emotion: Some(-1),
+        },
+        tags: vec!["skola".into(), "rast".into()],
+        created_at: crate::Timestamp(1),
+        updated_at: crate::Timestamp(2),
+        deleted_at: None,
+    };
+    let bare = Note {
+        about: None,
+        anchor: NoteAnchor::default(),
+        tags: vec![],
+        id: NoteId::new(),
+        ..full.clone()
+    };
+    for note in [full, bare] {
+        let mut doc = automerge::AutoCommit::new();
+        let notes = docs::map_at(&mut doc, "notes").unwrap();
+        note.write_new(&mut doc, &notes).unwrap();
+        let doc = automerge::AutoCommit::load(&doc.save()).unwrap();
+        let notes = doc.get(automerge::ROOT, "notes").unwrap().unwrap().1;
+        let back: Note = autosurgeon::hydrate_prop(&doc, &notes, note.id.as_str()).unwrap();
+        assert_eq!(back, note);
+    }
+}
+
+#[test]
 fn optional_fields_survive_a_round_trip() {
-    use crate::domain::{GivenBy, NoteAnchor, EmpathyQuadrant, JourneyStage};
+    use crate::domain::{EmpathyQuadrant, GivenBy, JourneyStage, NoteAnchor};
     #[derive(Debug, PartialEq, autosurgeon::Reconcile, autosurgeon::Hydrate)]
     struct Probe {
         by: Option<GivenBy>,
@@ -260,7 +461,12 @@ fn optional_fields_survive_a_round_trip() {
         by: Some(GivenBy::Guardian),
         at: Some(crate::Timestamp(42)),
         who: Some(ParticipantId::new()),
-        anchor: NoteAnchor { question: None, quadrant: Some(EmpathyQuadrant::Feels), stage: Some(JourneyStage::During), emotion: Some(-2) },
+        anchor: NoteAnchor {
+            question: None,
+            quadrant: Some(EmpathyQuadrant::Feels),
+            stage: Some(JourneyStage::During),
+            emotion: Some(-2),
+        },
     };
     let mut doc = automerge::AutoCommit::new();
     autosurgeon::reconcile(&mut doc, &probe).unwrap();

@@ -7,8 +7,8 @@ use crate::domain::{
     SessionKind,
 };
 use crate::ids::{
-    GuideId, HmwId, IdeaId, InsightId, MemberId, NoteId, ParticipantCode, ParticipantId,
-    ProjectId, SessionId,
+    GuideId, HmwId, IdeaId, InsightId, MemberId, NoteId, ParticipantCode, ParticipantId, ProjectId,
+    SessionId,
 };
 use crate::time::Timestamp;
 
@@ -87,7 +87,13 @@ pub struct NewNote {
 impl NewNote {
     /// A note of `kind` with `text` and nothing else.
     pub fn new(kind: NoteKind, text: impl Into<String>) -> Self {
-        Self { kind, text: text.into(), about: None, anchor: NoteAnchor::default(), tags: Vec::new() }
+        Self {
+            kind,
+            text: text.into(),
+            about: None,
+            anchor: NoteAnchor::default(),
+            tags: Vec::new(),
+        }
     }
 }
 

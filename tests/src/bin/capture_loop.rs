@@ -21,7 +21,13 @@ fn main() {
     let mut out = std::io::stdout().lock();
     for i in 0u64.. {
         let id = store
-            .add_note(&session, NewNote::new(NoteKind::Plain, format!("anteckning nummer {i} om hur mötet gick")))
+            .add_note(
+                &session,
+                NewNote::new(
+                    NoteKind::Plain,
+                    format!("anteckning nummer {i} om hur mötet gick"),
+                ),
+            )
             .expect("capture");
         // The id is printed only after add_note returned: this is the acknowledgement.
         writeln!(out, "{id}").expect("stdout");
