@@ -127,7 +127,14 @@ impl DocCache {
         if !self.docs.contains_key(key) {
             let (doc, next_seq) = load(conn, key, &self.actor)?;
             self.evict_if_full();
-            self.docs.insert(key.clone(), Loaded { doc, next_seq, used: clock });
+            self.docs.insert(
+                key.clone(),
+                Loaded {
+                    doc,
+                    next_seq,
+                    used: clock,
+                },
+            );
         }
         let loaded = self.docs.get_mut(key).expect("inserted above");
         loaded.used = clock;
@@ -139,7 +146,11 @@ impl DocCache {
         self.clock += 1;
         self.evict_if_full();
         let doc = AutoCommit::new().with_actor(self.actor.clone());
-        let entry = self.docs.entry(key).or_insert(Loaded { doc, next_seq: 0, used: 0 });
+        let entry = self.docs.entry(key).or_insert(Loaded {
+            doc,
+            next_seq: 0,
+            used: 0,
+        });
         entry.used = self.clock;
         entry
     }
@@ -185,7 +196,8 @@ pub(crate) fn exists(conn: &Connection, key: &DocKey) -> Result<bool> {
 
 fn load(conn: &Connection, key: &DocKey, actor: &ActorId) -> Result<(AutoCommit, i64)> {
     let name = key.to_string();
-    let mut stmt = conn.prepare_cached("SELECT seq, data FROM chunks WHERE doc = ?1 ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, data FROM chunks WHERE doc = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([&name])?;
     let mut bytes = Vec::new();
     let mut next_seq = None;
@@ -242,8 +254,10 @@ pub(crate) fn compact(tx: &Transaction, key: &DocKey, loaded: &mut Loaded) -> Re
         .execute([&name])?;
     tx.prepare_cached("INSERT INTO chunks (doc, seq, data) VALUES (?1, 0, ?2)")?
         .execute(params![name, snapshot])?;
-    tx.prepare_cached("UPDATE documents SET chunks = 1, bytes = ?2, updated_at = ?3 WHERE doc = ?1")?
-        .execute(params![name, snapshot.len() as i64, Timestamp::now().0])?;
+    tx.prepare_cached(
+        "UPDATE documents SET chunks = 1, bytes = ?2, updated_at = ?3 WHERE doc = ?1",
+    )?
+    .execute(params![name, snapshot.len() as i64, Timestamp::now().0])?;
     loaded.next_seq = 1;
     Ok(())
 }

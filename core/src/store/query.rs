@@ -204,12 +204,13 @@ impl Store {
             // common word can match thousands of notes. The newest few hundred hold what a
             // person is looking for in the field; older ones are reached with more words.
             let sql = format!(
-                "SELECT {NOTE_COLUMNS}, snippet(notes_fts, 0, '[', ']', '…', 12)
+                "WITH candidates AS (
+                     SELECT notes_fts.rowid AS id FROM notes_fts JOIN notes m ON m.rowid = notes_fts.rowid
+                     WHERE notes_fts MATCH ?1 AND m.project = ?2 AND m.deleted = 0
+                     ORDER BY notes_fts.rowid DESC LIMIT {SEARCH_CANDIDATES})
+                 SELECT {NOTE_COLUMNS}, snippet(notes_fts, 0, '[', ']', '…', 12)
                  FROM notes_fts JOIN notes n ON n.rowid = notes_fts.rowid
-                 WHERE notes_fts MATCH ?1 AND notes_fts.rowid IN (
-                     SELECT f.rowid FROM notes_fts f JOIN notes m ON m.rowid = f.rowid
-                     WHERE f MATCH ?1 AND m.project = ?2 AND m.deleted = 0
-                     ORDER BY f.rowid DESC LIMIT {SEARCH_CANDIDATES})
+                 WHERE notes_fts MATCH ?1 AND notes_fts.rowid IN (SELECT id FROM candidates)
                  ORDER BY rank LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql)?;
