@@ -41,6 +41,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc, seq)
     ) WITHOUT ROWID;
     CREATE TABLE tombstones (doc TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
+    -- Captured notes not yet applied to their documents (see journal.rs).
+    CREATE TABLE pending_notes (
+        seq INTEGER PRIMARY KEY,
+        session TEXT NOT NULL,
+        project TEXT NOT NULL,
+        note BLOB NOT NULL
+    );
 
     CREATE TABLE projects (
         id TEXT PRIMARY KEY,

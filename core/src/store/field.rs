@@ -7,8 +7,8 @@ use super::docs::{map_at, DocKey};
 use super::views::{NewDiaryEntry, NewNote, NewSession};
 use super::{index, refuse_erased, Store};
 use crate::domain::{
-    AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MaterialDoc, MemberRole,
-    Note, Participant, ParticipantRole, Prose, SessionDoc, TeamMessage, DOC_SCHEMA,
+    AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MemberRole, Note,
+    Participant, ParticipantRole, Prose, SessionDoc, TeamMessage, DOC_SCHEMA,
 };
 use crate::error::{Error, Result};
 use crate::ids::{
@@ -308,41 +308,14 @@ impl Store {
             updated_at: now,
             deleted_at: None,
         };
-        let key = match &about {
-            Some(p) => DocKey::Material(session.clone(), p.clone()),
-            None => DocKey::Session(session.clone()),
-        };
-        if let Some(p) = &about {
-            let m = MaterialDoc {
-                schema: DOC_SCHEMA,
-                project_id: project.clone(),
-                session_id: session.clone(),
-                participant_id: p.clone(),
-                notes: BTreeMap::new(),
-            };
-            self.create_doc(&key, &project, &m, |_, _| Ok(()))?;
-        }
-        self.put_note(&key, &project, session, &note)?;
-        Ok(note.id)
-    }
-
-    fn put_note(
-        &self,
-        key: &DocKey,
-        project: &ProjectId,
-        session: &SessionId,
-        note: &Note,
-    ) -> Result<()> {
-        self.write(
-            key,
+        let id = note.id.clone();
+        let pending = super::journal::Pending {
+            session: session.clone(),
             project,
-            |doc| {
-                let notes = map_at(doc, "notes")?;
-                note.write_new(doc, &notes)?;
-                Ok(())
-            },
-            |tx, _, _| index::upsert_note(tx, key, project, Some(session), note),
-        )
+            note,
+        };
+        self.enqueue_note(&pending)?;
+        Ok(id)
     }
 
     /// Changes a note's text; concurrent edits from other devices merge.
@@ -375,7 +348,7 @@ impl Store {
     }
 
     fn change_note(&self, note: &NoteId, f: impl FnOnce(&mut Note) -> Result<()>) -> Result<()> {
-        let (key, project, session) = self.query(|c| note_location(c, note))?;
+        let (key, project, session) = self.read_query(|c| note_location(c, note))?;
         self.require_role(&project, FIELD, "editing notes")?;
         if matches!(key, DocKey::Inbox(_)) {
             return Err(Error::NotAllowed(

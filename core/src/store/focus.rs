@@ -58,7 +58,7 @@ impl Store {
     }
 
     fn evidence_refs(&self, project: &ProjectId, notes: &[NoteId]) -> Result<Vec<EvidenceRef>> {
-        self.query(|c| {
+        self.read_query(|c| {
             notes
                 .iter()
                 .map(|n| {

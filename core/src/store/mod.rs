@@ -11,6 +11,7 @@ mod docs;
 mod field;
 mod focus;
 mod index;
+mod journal;
 mod key;
 mod project;
 mod query;
@@ -60,6 +61,9 @@ impl Default for OpenOptions {
 /// `&self` and may be called from any thread.
 #[derive(Clone)]
 pub struct Store {
+    /// Declared first so that it is dropped first: the worker finishes its batch
+    /// before the connection goes.
+    worker: Arc<journal::Worker>,
     inner: Arc<Mutex<State>>,
     /// Held for the store's lifetime: one process at a time may write a store, or
     /// its in-memory documents could run behind the database.
@@ -71,6 +75,10 @@ pub struct Store {
 struct State {
     conn: Connection,
     cache: DocCache,
+    /// Notes in the capture journal not yet applied.
+    pending: usize,
+    /// The last failure of the journal worker, cleared by its next success.
+    apply_error: Option<Error>,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,12 +105,22 @@ impl Store {
         let lock = lock_dir(dir)?;
         let conn = db::open(&dir.join(DB_FILE), key, options.durability, options.create)?;
         let (me, actor) = identity(&conn)?;
-        let state = State {
+        let pending = journal::count(&conn)?;
+        let mut state = State {
             conn,
             cache: DocCache::new(actor),
+            pending,
+            apply_error: None,
         };
+        // Notes captured before a crash are applied before anything reads them.
+        while state.pending > 0 {
+            journal::apply_batch(&mut state, 256)?;
+        }
+        let inner = Arc::new(Mutex::new(state));
+        let worker = Arc::new(journal::Worker::start(Arc::downgrade(&inner)));
         Ok(Store {
-            inner: Arc::new(Mutex::new(state)),
+            worker,
+            inner,
             _lock: Arc::new(lock),
             me,
             dir: dir.to_path_buf(),
@@ -141,7 +159,7 @@ impl Store {
         index: impl FnOnce(&Transaction, &AutoCommit, &R) -> Result<()>,
     ) -> Result<R> {
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         let outcome = (|| {
             let loaded = cache.entry(conn, key)?;
             let result = change(&mut loaded.doc)?;
@@ -166,7 +184,7 @@ impl Store {
         index: impl FnOnce(&Transaction, &AutoCommit) -> Result<()>,
     ) -> Result<()> {
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         if docs::exists(conn, key)? {
             return Ok(());
         }
@@ -188,8 +206,9 @@ impl Store {
 
     /// Reads a whole document into its Rust shape.
     fn read<T: Hydrate>(&self, key: &DocKey) -> Result<T> {
+        self.settle()?;
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         let doc = cache.get(conn, key)?;
         Ok(autosurgeon::hydrate(doc)?)
     }
@@ -197,11 +216,48 @@ impl Store {
     /// Loads a document into memory if it is not there yet.
     fn preload(&self, key: &DocKey) -> Result<()> {
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         if !cache.contains(key) {
             cache.get(conn, key)?;
         }
         Ok(())
+    }
+
+    /// Applies every note still in the capture journal, so that what follows reads
+    /// its own writes. Cheap when nothing is pending.
+    fn settle(&self) -> Result<()> {
+        let mut guard = self.lock();
+        while guard.pending > 0 {
+            journal::apply_batch(&mut guard, 256)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a query on the index after applying pending notes.
+    fn read_query<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let mut guard = self.lock();
+        while guard.pending > 0 {
+            journal::apply_batch(&mut guard, 256)?;
+        }
+        f(&guard.conn)
+    }
+
+    /// Appends a captured note to the journal and wakes the worker.
+    fn enqueue_note(&self, pending: &journal::Pending) -> Result<()> {
+        {
+            let mut guard = self.lock();
+            journal::enqueue(&guard.conn, pending)?;
+            guard.pending += 1;
+        }
+        self.worker.notify();
+        Ok(())
+    }
+
+    /// How many captured notes wait to be applied, and the last error applying them
+    /// (a full disk, say): for a status line; nothing captured is lost meanwhile.
+    pub fn journal_status(&self) -> (usize, Option<Error>) {
+        let guard = self.lock();
+        (guard.pending, guard.apply_error.clone())
     }
 
     /// Runs a read-only query on the index.
@@ -233,7 +289,7 @@ impl Store {
 
     /// Every document this store holds.
     pub fn document_keys(&self) -> Result<Vec<DocKey>> {
-        self.query(|c| {
+        self.read_query(|c| {
             let mut stmt = c.prepare("SELECT doc FROM documents ORDER BY doc")?;
             let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
             let mut keys = Vec::new();
@@ -246,8 +302,9 @@ impl Store {
 
     /// The whole document as automerge bytes.
     pub fn document_bytes(&self, key: &DocKey) -> Result<Vec<u8>> {
+        self.settle()?;
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         Ok(cache.get(conn, key)?.save())
     }
 
@@ -255,8 +312,9 @@ impl Store {
     /// device into the document `key`, persists what is new and rebuilds the index
     /// rows of that document. Returns whether anything changed.
     pub fn merge_document(&self, key: &DocKey, bytes: &[u8]) -> Result<bool> {
+        self.settle()?;
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         refuse_erased(conn, key)?;
         let known = docs::exists(conn, key)?;
         let me = self.me.as_str().to_string();
@@ -289,7 +347,7 @@ impl Store {
     pub fn compact(&self) -> Result<()> {
         let keys = self.document_keys()?;
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         for key in keys {
             let loaded = cache.entry(conn, &key)?;
             let tx = conn.transaction()?;
@@ -308,7 +366,7 @@ impl Store {
         let keys = self.document_keys()?;
         let me = self.me.as_str().to_string();
         let mut guard = self.lock();
-        let State { conn, cache } = &mut *guard;
+        let State { conn, cache, .. } = &mut *guard;
         for key in keys {
             let doc = cache.get(conn, &key)?;
             let tx = conn.transaction()?;

@@ -54,7 +54,7 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteView> {
 impl Store {
     /// The projects on this device.
     pub fn projects(&self) -> Result<Vec<ProjectSummary>> {
-        self.query(|c| {
+        self.read_query(|c| {
             let mut stmt = c.prepare(
                 "SELECT p.id, p.name, p.lang, p.created_at, p.my_role,
                     (SELECT count(*) FROM participants WHERE project = p.id),
@@ -87,7 +87,7 @@ impl Store {
     /// The participants of a project, with their consent.
     pub fn participants(&self, project: &ProjectId) -> Result<Vec<ParticipantView>> {
         self.require_role(project, READERS, "reading participants")?;
-        self.query(|c| {
+        self.read_query(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, code, role, age_band FROM participants WHERE project = ?1 ORDER BY code",
             )?;
@@ -127,7 +127,7 @@ impl Store {
     /// The sessions of a project, newest first.
     pub fn sessions(&self, project: &ProjectId) -> Result<Vec<SessionView>> {
         self.require_role(project, READERS, "reading sessions")?;
-        self.query(|c| {
+        self.read_query(|c| {
             let mut stmt = c.prepare(
                 "SELECT s.id, s.kind, s.title, s.ran_by, s.started_at, s.ended_at, s.place,
                     (SELECT group_concat(participant, ' ') FROM session_participants WHERE session = s.id),
@@ -161,7 +161,7 @@ impl Store {
     pub fn notes(&self, session: &SessionId) -> Result<Vec<NoteView>> {
         let project = self.session_project(session)?;
         self.require_role(&project, READERS, "reading notes")?;
-        self.query(|c| {
+        self.read_query(|c| {
             let sql = format!(
                 "SELECT {NOTE_COLUMNS} FROM notes n WHERE n.session = ?1 AND n.deleted = 0 ORDER BY n.created_at, n.id"
             );
@@ -173,7 +173,7 @@ impl Store {
 
     /// One note.
     pub fn note(&self, note: &NoteId) -> Result<NoteView> {
-        let found = self.query(|c| {
+        let found = self.read_query(|c| {
             let sql = format!(
                 "SELECT {NOTE_COLUMNS}, n.project FROM notes n WHERE n.id = ?1 AND n.deleted = 0"
             );
@@ -199,7 +199,7 @@ impl Store {
         let Some(fts) = fts_query(query) else {
             return Ok(Vec::new());
         };
-        self.query(|c| {
+        self.read_query(|c| {
             // Rank the newest matches only: ranking costs time for every candidate, and a
             // common word can match thousands of notes. The newest few hundred hold what a
             // person is looking for in the field; older ones are reached with more words.
@@ -269,7 +269,7 @@ impl Store {
             Err(Error::NotFound { .. }) => {
                 let key: Option<DocKey> = e.doc.parse().ok();
                 let erased = match key {
-                    Some(k) => self.query(|c| Ok(super::refuse_erased(c, &k).is_err()))?,
+                    Some(k) => self.read_query(|c| Ok(super::refuse_erased(c, &k).is_err()))?,
                     None => true,
                 };
                 if erased {
@@ -289,7 +289,7 @@ impl Store {
     /// Ideas ranked by dots.
     pub fn idea_ranking(&self, project: &ProjectId) -> Result<Vec<IdeaRank>> {
         self.require_role(project, READERS, "reading ideas")?;
-        self.query(|c| {
+        self.read_query(|c| {
             let mut stmt = c.prepare("SELECT id, title, dots FROM ideas WHERE project = ?1 ORDER BY dots DESC, created_at")?;
             let rows = stmt.query_map([project.as_str()], |r| {
                 Ok(IdeaRank { id: r.get::<_, String>(0)?.into(), title: r.get(1)?, dots: r.get(2)? })
