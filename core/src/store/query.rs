@@ -201,20 +201,26 @@ impl Store {
         };
         self.read_query(|c| {
             // Rank the newest matches only: ranking costs time for every candidate, and a
-            // common word can match thousands of notes. The newest few hundred hold what a
-            // person is looking for in the field; older ones are reached with more words.
+            // common word can match thousands of notes. The newest few hundred hold what
+            // a person looks for in the field; older ones are reached with more words.
+            // FTS5 walks its matches newest first cheaply, and ranks a rowid range cheaply.
+            let oldest: Option<i64> = c
+                .prepare_cached(&format!(
+                    "SELECT min(rowid) FROM (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?1
+                     ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES})"
+                ))?
+                .query_row([&fts], |r| r.get(0))?;
+            let Some(oldest) = oldest else {
+                return Ok(Vec::new());
+            };
             let sql = format!(
-                "WITH candidates AS (
-                     SELECT notes_fts.rowid AS id FROM notes_fts JOIN notes m ON m.rowid = notes_fts.rowid
-                     WHERE notes_fts MATCH ?1 AND m.project = ?2 AND m.deleted = 0
-                     ORDER BY notes_fts.rowid DESC LIMIT {SEARCH_CANDIDATES})
-                 SELECT {NOTE_COLUMNS}, snippet(notes_fts, 0, '[', ']', '…', 12)
+                "SELECT {NOTE_COLUMNS}, snippet(notes_fts, 0, '[', ']', '…', 12)
                  FROM notes_fts JOIN notes n ON n.rowid = notes_fts.rowid
-                 WHERE notes_fts MATCH ?1 AND notes_fts.rowid IN (SELECT id FROM candidates)
+                 WHERE notes_fts MATCH ?1 AND notes_fts.rowid >= ?4 AND n.project = ?2 AND n.deleted = 0
                  ORDER BY rank LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params![fts, project.as_str(), limit], |r| {
+            let rows = stmt.query_map(params![fts, project.as_str(), limit, oldest], |r| {
                 Ok(SearchHit {
                     note: note_from_row(r)?,
                     snippet: r.get(13)?,

@@ -481,12 +481,22 @@ fn captured_notes_are_readable_at_once_and_survive_a_quick_close() {
         let store = store_in(dir.path());
         let (project, _, session) = interview(&store);
         for i in 0..60 {
-            store.add_note(&session, NewNote::new(NoteKind::Plain, format!("snabb anteckning {i}"))).unwrap();
+            store
+                .add_note(
+                    &session,
+                    NewNote::new(NoteKind::Plain, format!("snabb anteckning {i}")),
+                )
+                .unwrap();
         }
         // Read-your-writes, whatever the worker has done so far.
         assert_eq!(store.notes(&session).unwrap().len(), 60);
         for i in 60..90 {
-            store.add_note(&session, NewNote::new(NoteKind::Plain, format!("snabb anteckning {i}"))).unwrap();
+            store
+                .add_note(
+                    &session,
+                    NewNote::new(NoteKind::Plain, format!("snabb anteckning {i}")),
+                )
+                .unwrap();
         }
         (project, session)
         // Dropped with notes possibly still pending.
@@ -496,5 +506,9 @@ fn captured_notes_are_readable_at_once_and_survive_a_quick_close() {
     assert_eq!(store.notes(&session).unwrap().len(), 90);
     assert_eq!(store.search(&project, "snabb", 100).unwrap().len(), 90);
     store.rebuild_index().unwrap();
-    assert_eq!(store.notes(&session).unwrap().len(), 90, "documents hold every note");
+    assert_eq!(
+        store.notes(&session).unwrap().len(),
+        90,
+        "documents hold every note"
+    );
 }
