@@ -156,6 +156,42 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 const SQLITE_PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
+/// Opens a second connection to a store `open` has already opened and migrated: the
+/// capture connection, which appends to the journal without waiting for the worker.
+pub(crate) fn open_secondary(
+    path: &Path,
+    key: &StoreKey,
+    durability: Durability,
+) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    conn.execute_batch(&key.sqlcipher_pragma())?;
+    configure(&conn, durability)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, durability: Durability) -> Result<()> {
+    let sync = match durability {
+        Durability::ProcessCrash => "NORMAL",
+        Durability::PowerLoss => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {sync};
+         PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;"
+    ))?;
+    // Two connections write: the capture journal and everything else. A write that
+    // meets the other's transaction waits for it instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(())
+}
+
 /// Opens (creating when asked) the database at `path` with `key`.
 pub(crate) fn open(
     path: &Path,
@@ -186,18 +222,7 @@ pub(crate) fn open(
         Error::WrongKey => Error::WrongKey,
         other => other,
     })?;
-    let sync = match durability {
-        Durability::ProcessCrash => "NORMAL",
-        Durability::PowerLoss => "FULL",
-    };
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = {sync};
-         PRAGMA foreign_keys = ON;
-         PRAGMA secure_delete = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;"
-    ))?;
+    configure(&conn, durability)?;
     migrate(&conn)?;
     Ok(conn)
 }

@@ -280,8 +280,13 @@ impl Store {
     pub fn add_note(&self, session: &SessionId, input: NewNote) -> Result<NoteId> {
         check_note_text(&input.text)?;
         let tags = clean_tags(&input.tags)?;
-        let (project, members) = self.query(|c| session_row(c, session))?;
-        self.require_role(&project, FIELD, "capturing notes")?;
+        let (project, members) = self.capture(|c| {
+            let (project, members) = session_row(c, session)?;
+            if !FIELD.contains(&super::my_role(c, &project)?) {
+                return Err(Error::NotAllowed("capturing notes"));
+            }
+            Ok((project, members))
+        })?;
         let about = match (&input.about, members.as_slice()) {
             (Some(p), _) if !members.contains(p) => {
                 return Err(Error::not_found(ParticipantId::WHAT, p))
@@ -294,7 +299,7 @@ impl Store {
             Some(p) => vec![p.clone()],
             None => members,
         };
-        self.query(|c| require_consent(c, &concerned, ConsentScope::Notes))?;
+        self.capture(|c| require_consent(c, &concerned, ConsentScope::Notes))?;
         let now = Timestamp::now();
         let note = Note {
             id: NoteId::new(),

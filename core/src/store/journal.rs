@@ -13,6 +13,7 @@
 
 use rusqlite::{params, Connection};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
@@ -31,6 +32,17 @@ pub(crate) struct Pending {
     pub(crate) session: SessionId,
     pub(crate) project: ProjectId,
     pub(crate) note: Note,
+}
+
+/// How many notes are pending: raised by capture after its insert commits, lowered by
+/// each applied batch. It may dip below zero for a moment (a note applied before its
+/// capture call returned); a read after a capture returned always sees it above zero
+/// until the note is applied.
+pub(crate) type PendingCount = Arc<AtomicI64>;
+
+/// Whether notes may be pending.
+pub(crate) fn any(count: &PendingCount) -> bool {
+    count.load(Ordering::Acquire) > 0
 }
 
 /// Appends a note to the journal; durable once this returns.
@@ -84,7 +96,6 @@ pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
         out
     };
     let Some(last_seq) = rows.last().map(|(seq, _)| *seq) else {
-        *pending = 0;
         return Ok(0);
     };
     let mut touched: BTreeMap<DocKey, ProjectId> = BTreeMap::new();
@@ -116,7 +127,7 @@ pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
     })();
     match outcome {
         Ok(n) => {
-            *pending = pending.saturating_sub(n);
+            pending.fetch_sub(n as i64, Ordering::AcqRel);
             Ok(n)
         }
         Err(e) => {
@@ -237,10 +248,11 @@ fn run(state: Weak<Mutex<State>>, signal: &Signal) {
             }
             let Some(state) = state.upgrade() else { return };
             let Ok(mut guard) = state.lock() else { return };
-            if guard.pending == 0 {
+            if !any(&guard.pending) {
                 break;
             }
             match apply_batch(&mut guard, WORKER_BATCH) {
+                Ok(0) => break,
                 Ok(_) => guard.apply_error = None,
                 Err(e) => {
                     // Leave the notes pending; a read or the next capture retries.

@@ -64,6 +64,10 @@ pub struct Store {
     /// Declared first so that it is dropped first: the worker finishes its batch
     /// before the connection goes.
     worker: Arc<journal::Worker>,
+    /// The capture connection: role and consent checks and the journal insert, so
+    /// that capture never waits for the worker's document work.
+    capture: Arc<Mutex<Connection>>,
+    pending: journal::PendingCount,
     inner: Arc<Mutex<State>>,
     /// Held for the store's lifetime: one process at a time may write a store, or
     /// its in-memory documents could run behind the database.
@@ -76,7 +80,7 @@ struct State {
     conn: Connection,
     cache: DocCache,
     /// Notes in the capture journal not yet applied.
-    pending: usize,
+    pending: journal::PendingCount,
     /// The last failure of the journal worker, cleared by its next success.
     apply_error: Option<Error>,
 }
@@ -105,21 +109,26 @@ impl Store {
         let lock = lock_dir(dir)?;
         let conn = db::open(&dir.join(DB_FILE), key, options.durability, options.create)?;
         let (me, actor) = identity(&conn)?;
-        let pending = journal::count(&conn)?;
+        let pending: journal::PendingCount = Default::default();
+        pending.store(
+            journal::count(&conn)? as i64,
+            std::sync::atomic::Ordering::Release,
+        );
         let mut state = State {
             conn,
             cache: DocCache::new(actor),
-            pending,
+            pending: pending.clone(),
             apply_error: None,
         };
         // Notes captured before a crash are applied before anything reads them.
-        while state.pending > 0 {
-            journal::apply_batch(&mut state, 256)?;
-        }
+        while journal::apply_batch(&mut state, 256)? > 0 {}
+        let capture = db::open_secondary(&dir.join(DB_FILE), key, options.durability)?;
         let inner = Arc::new(Mutex::new(state));
         let worker = Arc::new(journal::Worker::start(Arc::downgrade(&inner)));
         Ok(Store {
             worker,
+            capture: Arc::new(Mutex::new(capture)),
+            pending,
             inner,
             _lock: Arc::new(lock),
             me,
@@ -226,9 +235,9 @@ impl Store {
     /// Applies every note still in the capture journal, so that what follows reads
     /// its own writes. Cheap when nothing is pending.
     fn settle(&self) -> Result<()> {
-        let mut guard = self.lock();
-        while guard.pending > 0 {
-            journal::apply_batch(&mut guard, 256)?;
+        if journal::any(&self.pending) {
+            let mut guard = self.lock();
+            while journal::any(&guard.pending) && journal::apply_batch(&mut guard, 256)? > 0 {}
         }
         Ok(())
     }
@@ -236,19 +245,24 @@ impl Store {
     /// Runs a query on the index after applying pending notes.
     fn read_query<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let mut guard = self.lock();
-        while guard.pending > 0 {
-            journal::apply_batch(&mut guard, 256)?;
-        }
+        while journal::any(&guard.pending) && journal::apply_batch(&mut guard, 256)? > 0 {}
         f(&guard.conn)
     }
 
+    /// Runs the capture path's checks and insert on the capture connection.
+    fn capture<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let guard = match self.capture.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&guard)
+    }
+
     /// Appends a captured note to the journal and wakes the worker.
-    fn enqueue_note(&self, pending: &journal::Pending) -> Result<()> {
-        {
-            let mut guard = self.lock();
-            journal::enqueue(&guard.conn, pending)?;
-            guard.pending += 1;
-        }
+    fn enqueue_note(&self, note: &journal::Pending) -> Result<()> {
+        self.capture(|c| journal::enqueue(c, note))?;
+        self.pending
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.worker.notify();
         Ok(())
     }
@@ -256,8 +270,11 @@ impl Store {
     /// How many captured notes wait to be applied, and the last error applying them
     /// (a full disk, say): for a status line; nothing captured is lost meanwhile.
     pub fn journal_status(&self) -> (usize, Option<Error>) {
-        let guard = self.lock();
-        (guard.pending, guard.apply_error.clone())
+        let waiting = self
+            .pending
+            .load(std::sync::atomic::Ordering::Acquire)
+            .max(0) as usize;
+        (waiting, self.lock().apply_error.clone())
     }
 
     /// Runs a read-only query on the index.
