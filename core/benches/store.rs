@@ -8,7 +8,7 @@
 
 use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, NoteKind, ParticipantRole, SessionKind};
 use insikt_core::ids::SessionId;
-use insikt_core::{Durability, Lang, NewNote, NewSession, OpenOptions, Store, StoreKey};
+use insikt_core::{Lang, NewNote, NewSession, Store, StoreKey};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
@@ -312,45 +312,4 @@ fn main() {
         hits
     );
     drop(store);
-
-    // For comparison only: the same capture when every acknowledgement is fsynced.
-    let strict_dir = dir.path().join("strict");
-    let strict = Store::open_with(
-        &strict_dir,
-        &key,
-        &OpenOptions {
-            create: true,
-            durability: Durability::PowerLoss,
-        },
-    )
-    .unwrap();
-    let (_, strict_sessions) = {
-        let project = strict.create_project("Strict", Lang::Sv, "Bench").unwrap();
-        let p = strict
-            .add_participant(&project, "P-1", ParticipantRole::Staff, AgeBand::Adult)
-            .unwrap();
-        strict
-            .record_consent(&p, ConsentScope::Notes, GivenBy::Participant, "1")
-            .unwrap();
-        let input = NewSession {
-            kind: SessionKind::Interview,
-            title: "x".into(),
-            participants: vec![p],
-            place: None,
-            guide: None,
-            started_at: None,
-        };
-        (
-            project.clone(),
-            vec![strict.start_session(&project, input).unwrap()],
-        )
-    };
-    let (strict_cap, _) = capture(&strict, &strict_sessions, &texts[..200], 200);
-    let strict_base = baseline(&strict_dir, &key, &texts[..200], "FULL");
-    println!("\nfor comparison, Durability::PowerLoss (fsync on every acknowledgement), 200 notes");
-    println!(
-        "  insikt add_note median {:.3} ms   plain insert median {:.3} ms",
-        ms(percentile(&strict_cap, 0.5)),
-        ms(percentile(&strict_base, 0.5))
-    );
 }
