@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: formatting, lints, and every
+# Rust test in the workspace. Safe to run again: installed tools are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use:
+#   exiftool        plants and checks photo metadata in the media tests
+#   vipsthumbnail   the media benchmark's baseline (installed so benches also build and run)
+APT_PACKAGES=(libimage-exiftool-perl libvips-tools)
+
+need_apt=()
+command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
+command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
+if ((${#need_apt[@]})); then
+    echo "==> installing ${need_apt[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+: "${APT_PACKAGES[@]}"
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> cargo test"
+cargo test --workspace --locked
