@@ -49,6 +49,10 @@ pub enum Error {
     /// A document could not be read or merged.
     #[error("document error ({0})")]
     Document(String),
+    /// A photo or recording was refused or could not be stored; the message names the
+    /// kind of problem (unsupported format, truncated, too large…), never the content.
+    #[error("media: {0}")]
+    Media(String),
     /// An I/O error outside the database.
     #[error("i/o error ({0})")]
     Io(String),
@@ -97,6 +101,16 @@ impl From<autosurgeon::ReconcileError> for Error {
 impl From<autosurgeon::HydrateError> for Error {
     fn from(_: autosurgeon::HydrateError) -> Self {
         Error::Document("unexpected document shape".into())
+    }
+}
+
+impl From<insikt_media::MediaError> for Error {
+    fn from(e: insikt_media::MediaError) -> Self {
+        match e {
+            insikt_media::MediaError::Io(std::io::ErrorKind::StorageFull) => Error::DiskFull,
+            // The media crate's messages are written to be safe to show and log.
+            other => Error::Media(other.to_string()),
+        }
     }
 }
 

@@ -105,6 +105,8 @@ id_type!(/// A persona card.
     PersonaId, "persona");
 id_type!(/// A development area grouping insights.
     AreaId, "development area");
+id_type!(/// A photo or recording.
+    AttachmentId, "attachment");
 
 /// A participant's pseudonymous code, such as `P-07`: letters, digits and dashes only,
 /// so that nobody types a real name into it by habit.

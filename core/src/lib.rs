@@ -22,7 +22,10 @@ pub use error::{Error, Result};
 pub use i18n::Lang;
 pub use store::{
     ConsentStatus, DocKey, Durability, EvidenceView, IdeaRank, InsightView, NewDiaryEntry, NewIdea,
-    NewNote, NewSession, NoteView, OpenOptions, ParticipantView, ProjectSummary, SearchHit,
-    SessionView, Store, StoreKey,
+    NewNote, NewPhoto, NewRecording, NewSession, NoteView, OpenOptions, ParticipantView,
+    ProjectSummary, SearchHit, SessionView, Store, StoreKey,
 };
 pub use time::Timestamp;
+
+/// Photo redaction, as the media pipeline takes it.
+pub use insikt_media::{RedactStyle, Redaction, Region};

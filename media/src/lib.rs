@@ -20,6 +20,7 @@ mod hash;
 mod limits;
 pub mod photo;
 pub mod redact;
+pub mod sample;
 
 pub use blob::BlobStore;
 pub use error::MediaError;

@@ -66,6 +66,9 @@ pub struct Idea {
     pub votes: BTreeMap<String, u8>,
     /// Criterion → score 1–5, for prioritising.
     pub scores: BTreeMap<String, u8>,
+    /// A photo of the sketch on the card.
+    #[autosurgeon(missing = "Default::default")]
+    pub sketch: Option<super::Attachment>,
     pub created_by: MemberId,
     pub created_at: Timestamp,
 }

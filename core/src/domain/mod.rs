@@ -6,6 +6,7 @@ mod consent;
 mod guide;
 mod inbox;
 mod insight;
+mod media;
 mod participant;
 mod project;
 mod prose;
@@ -17,6 +18,7 @@ pub use inbox::{DiaryEntry, InboxDoc, TeamMessage};
 pub use insight::{
     DevelopmentArea, EvidenceRef, Feedback, Hmw, Idea, Insight, PrototypeKind, PrototypeTest,
 };
+pub use media::{Attachment, AttachmentKind, StoredBlob};
 pub use participant::{AgeBand, Participant, ParticipantRole};
 pub use project::{
     ChallengeCanvas, Decision, Member, MemberRole, Persona, ProjectDoc, SamplePlan, Stakeholder,

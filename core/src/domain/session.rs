@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 use super::prose::Prose;
 use crate::i18n::labelled_enum;
-use crate::ids::{GuideId, MemberId, NoteId, ParticipantId, ProjectId, QuestionId, SessionId};
+use crate::ids::{
+    AttachmentId, GuideId, MemberId, NoteId, ParticipantId, ProjectId, QuestionId, SessionId,
+};
 use crate::time::Timestamp;
 
 labelled_enum! {
@@ -37,6 +39,8 @@ labelled_enum! {
         Feeling = "feeling", "Känsla", "Feeling";
         /// An entry a participant submitted to their diary.
         DiaryEntry = "diary-entry", "Dagboksinlägg", "Diary entry";
+        /// A segment of a recording's transcript.
+        Transcript = "transcript", "Transkription", "Transcript";
     }
 }
 
@@ -74,6 +78,13 @@ pub struct NoteAnchor {
     /// The emotional curve of a journey, from -2 (very low) to +2 (very high).
     #[autosurgeon(missing = "Default::default")]
     pub emotion: Option<i8>,
+    /// A transcript segment's recording and its time span in milliseconds.
+    #[autosurgeon(missing = "Default::default")]
+    pub recording: Option<AttachmentId>,
+    #[autosurgeon(missing = "Default::default")]
+    pub start_ms: Option<u64>,
+    #[autosurgeon(missing = "Default::default")]
+    pub end_ms: Option<u64>,
 }
 
 /// A note. Fields that are empty may be absent from the document: capture writes
@@ -134,6 +145,15 @@ impl Note {
             if let Some(e) = a.emotion {
                 doc.put(&anchor, "emotion", i64::from(e))?;
             }
+            if let Some(r) = &a.recording {
+                doc.put(&anchor, "recording", r.as_str())?;
+            }
+            if let Some(t) = a.start_ms {
+                doc.put(&anchor, "start_ms", t)?;
+            }
+            if let Some(t) = a.end_ms {
+                doc.put(&anchor, "end_ms", t)?;
+            }
         }
         if !self.tags.is_empty() {
             let tags = doc.put_object(&m, "tags", ObjType::List)?;
@@ -163,6 +183,9 @@ pub struct SessionDoc {
     pub guide: Option<GuideId>,
     /// Notes about no single participant.
     pub notes: BTreeMap<String, Note>,
+    /// Photos and recordings in which no single participant appears.
+    #[autosurgeon(missing = "Default::default")]
+    pub attachments: BTreeMap<String, super::Attachment>,
 }
 
 impl SessionDoc {
@@ -184,4 +207,7 @@ pub struct MaterialDoc {
     pub session_id: SessionId,
     pub participant_id: ParticipantId,
     pub notes: BTreeMap<String, Note>,
+    /// Photos and recordings in which this participant (alone) appears.
+    #[autosurgeon(missing = "Default::default")]
+    pub attachments: BTreeMap<String, super::Attachment>,
 }

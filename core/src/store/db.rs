@@ -106,7 +106,10 @@ const MIGRATIONS: &[&str] = &[
         question TEXT,
         quadrant TEXT,
         stage TEXT,
-        emotion INTEGER
+        emotion INTEGER,
+        recording TEXT,
+        start_ms INTEGER,
+        end_ms INTEGER
     );
     CREATE INDEX notes_session ON notes (session, created_at);
     CREATE INDEX notes_doc ON notes (doc);
@@ -141,6 +144,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (insight, note)
     ) WITHOUT ROWID;
     CREATE INDEX evidence_note ON evidence (note);
+    CREATE TABLE attachments (
+        id TEXT PRIMARY KEY,
+        doc TEXT NOT NULL,
+        project TEXT NOT NULL,
+        session TEXT,
+        kind TEXT NOT NULL,
+        caption TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX attachments_doc ON attachments (doc);
+    CREATE INDEX attachments_session ON attachments (session);
+    CREATE TABLE blob_refs (
+        hash TEXT NOT NULL,
+        attachment TEXT NOT NULL,
+        PRIMARY KEY (hash, attachment)
+    ) WITHOUT ROWID;
+    CREATE INDEX blob_refs_attachment ON blob_refs (attachment);
     CREATE TABLE ideas (
         id TEXT PRIMARY KEY,
         project TEXT NOT NULL,

@@ -194,6 +194,7 @@ impl Store {
             place: input.place.map(|p| p.trim().to_string()),
             guide: input.guide,
             notes: BTreeMap::new(),
+            attachments: BTreeMap::new(),
         };
         let key = DocKey::Session(s.id.clone());
         self.create_doc(&key, project, &s, |tx, _| index::session(tx, &key, &s))?;
@@ -510,7 +511,10 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
 }
 
 /// The project and participants of a session, from the index.
-fn session_row(c: &Connection, session: &SessionId) -> Result<(ProjectId, Vec<ParticipantId>)> {
+pub(crate) fn session_row(
+    c: &Connection,
+    session: &SessionId,
+) -> Result<(ProjectId, Vec<ParticipantId>)> {
     refuse_erased(c, &DocKey::Session(session.clone()))?;
     let project: String = c
         .prepare_cached("SELECT project FROM sessions WHERE id = ?1")?

@@ -171,6 +171,7 @@ impl Store {
                 round: input.round,
                 votes: BTreeMap::new(),
                 scores: BTreeMap::new(),
+                sketch: None,
                 created_by: me,
                 created_at: Timestamp::now(),
             };

@@ -30,6 +30,7 @@ pub(crate) fn reindex(
 /// Removes every index row that came from the document `key`.
 pub(crate) fn remove_rows(tx: &Transaction, key: &DocKey) -> Result<()> {
     tx.execute("DELETE FROM notes WHERE doc = ?1", [key.to_string()])?;
+    remove_attachments(tx, key)?;
     match key {
         DocKey::Project(p) => {
             tx.execute("DELETE FROM projects WHERE id = ?1", [p.as_str()])?;
@@ -87,6 +88,9 @@ fn project(tx: &Transaction, p: &ProjectDoc, my_member: &str) -> Result<()> {
         }
     }
     for i in p.ideas.values() {
+        if let Some(sketch) = &i.sketch {
+            attachment(tx, &DocKey::Project(p.id.clone()), &p.id, None, sketch)?;
+        }
         tx.execute(
             "INSERT INTO ideas (id, project, title, dots, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -133,6 +137,7 @@ pub(crate) fn participant(tx: &Transaction, p: &Participant) -> Result<()> {
 }
 
 pub(crate) fn session(tx: &Transaction, key: &DocKey, s: &SessionDoc) -> Result<()> {
+    remove_attachments(tx, key)?;
     tx.execute("DELETE FROM sessions WHERE id = ?1", [s.id.as_str()])?;
     tx.execute(
         "DELETE FROM session_participants WHERE session = ?1",
@@ -162,12 +167,63 @@ pub(crate) fn session(tx: &Transaction, key: &DocKey, s: &SessionDoc) -> Result<
     for n in s.notes.values() {
         upsert_note(tx, key, &s.project_id, Some(&s.id), n)?;
     }
+    for a in s.attachments.values() {
+        attachment(tx, key, &s.project_id, Some(&s.id), a)?;
+    }
     Ok(())
 }
 
 fn material(tx: &Transaction, key: &DocKey, m: &MaterialDoc) -> Result<()> {
     for n in m.notes.values() {
         upsert_note(tx, key, &m.project_id, Some(&m.session_id), n)?;
+    }
+    for a in m.attachments.values() {
+        attachment(tx, key, &m.project_id, Some(&m.session_id), a)?;
+    }
+    Ok(())
+}
+
+/// Removes the attachment rows (and their blob references) of a document.
+pub(crate) fn remove_attachments(tx: &Transaction, key: &DocKey) -> Result<()> {
+    tx.execute(
+        "DELETE FROM blob_refs WHERE attachment IN (SELECT id FROM attachments WHERE doc = ?1)",
+        [key.to_string()],
+    )?;
+    tx.execute("DELETE FROM attachments WHERE doc = ?1", [key.to_string()])?;
+    Ok(())
+}
+
+/// Writes (or rewrites) one attachment's rows.
+pub(crate) fn attachment(
+    tx: &Transaction,
+    key: &DocKey,
+    project: &ProjectId,
+    session: Option<&SessionId>,
+    a: &crate::domain::Attachment,
+) -> Result<()> {
+    tx.execute(
+        "DELETE FROM blob_refs WHERE attachment = ?1",
+        [a.id.as_str()],
+    )?;
+    tx.execute(
+        "INSERT INTO attachments (id, doc, project, session, kind, caption, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET doc = ?2, session = ?4, caption = ?6",
+        params![
+            a.id.as_str(),
+            key.to_string(),
+            project.as_str(),
+            session.map(|s| s.as_str()),
+            a.kind.as_key(),
+            a.caption.as_str(),
+            a.created_at.0
+        ],
+    )?;
+    for hash in a.hashes() {
+        tx.execute(
+            "INSERT OR IGNORE INTO blob_refs (hash, attachment) VALUES (?1, ?2)",
+            params![hash, a.id.as_str()],
+        )?;
     }
     Ok(())
 }
@@ -218,11 +274,13 @@ pub(crate) fn upsert_note(
     let participant: Option<&ParticipantId> = n.about.as_ref();
     tx.prepare_cached(
         "INSERT INTO notes (id, doc, project, session, participant, kind, text, tags, author,
-                            created_at, updated_at, deleted, question, quadrant, stage, emotion)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                            created_at, updated_at, deleted, question, quadrant, stage, emotion,
+                            recording, start_ms, end_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
          ON CONFLICT (id) DO UPDATE SET
             doc = ?2, session = ?4, participant = ?5, kind = ?6, text = ?7, tags = ?8,
-            updated_at = ?11, deleted = ?12, question = ?13, quadrant = ?14, stage = ?15, emotion = ?16",
+            updated_at = ?11, deleted = ?12, question = ?13, quadrant = ?14, stage = ?15, emotion = ?16,
+            recording = ?17, start_ms = ?18, end_ms = ?19",
     )?
     .execute(params![
         n.id.as_str(),
@@ -241,6 +299,9 @@ pub(crate) fn upsert_note(
         n.anchor.quadrant.map(|q| q.as_key()),
         n.anchor.stage.map(|s| s.as_key()),
         n.anchor.emotion.map(i64::from),
+        n.anchor.recording.as_ref().map(|r| r.as_str()),
+        n.anchor.start_ms.map(|t| t as i64),
+        n.anchor.end_ms.map(|t| t as i64),
     ])?;
     Ok(())
 }

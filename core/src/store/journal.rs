@@ -168,6 +168,7 @@ fn ensure_material(
         session_id: session.clone(),
         participant_id: participant.clone(),
         notes: BTreeMap::new(),
+        attachments: BTreeMap::new(),
     };
     let loaded = cache.insert_new(key.clone());
     autosurgeon::reconcile(&mut loaded.doc, &root)?;

@@ -13,6 +13,7 @@ mod focus;
 mod index;
 mod journal;
 mod key;
+mod media;
 mod project;
 mod query;
 mod views;
@@ -23,6 +24,7 @@ mod tests;
 pub use db::{Durability, SCHEMA_VERSION};
 pub use docs::DocKey;
 pub use key::StoreKey;
+pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
 pub use views::*;
 
 use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
@@ -38,6 +40,9 @@ use docs::DocCache;
 
 /// The database file inside a store directory.
 pub const DB_FILE: &str = "insikt.db";
+
+/// The encrypted blob directory inside a store directory.
+pub const BLOB_DIR: &str = "blobs";
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -69,6 +74,8 @@ pub struct Store {
     capture: Arc<Mutex<Connection>>,
     pending: journal::PendingCount,
     inner: Arc<Mutex<State>>,
+    /// Photos and recordings, encrypted, content-addressed.
+    blobs: Arc<insikt_media::BlobStore>,
     /// Held for the store's lifetime: one process at a time may write a store, or
     /// its in-memory documents could run behind the database.
     _lock: Arc<std::fs::File>,
@@ -123,6 +130,7 @@ impl Store {
         // Notes captured before a crash are applied before anything reads them.
         while journal::apply_batch(&mut state, 256)? > 0 {}
         let capture = db::open_secondary(&dir.join(DB_FILE), key, options.durability)?;
+        let blobs = insikt_media::BlobStore::open(&dir.join(BLOB_DIR), key.as_bytes())?;
         let inner = Arc::new(Mutex::new(state));
         let worker = Arc::new(journal::Worker::start(Arc::downgrade(&inner)));
         Ok(Store {
@@ -130,6 +138,7 @@ impl Store {
             capture: Arc::new(Mutex::new(capture)),
             pending,
             inner,
+            blobs: Arc::new(blobs),
             _lock: Arc::new(lock),
             me,
             dir: dir.to_path_buf(),

@@ -23,7 +23,8 @@ const READERS: &[MemberRole] = &[
 pub const SEARCH_CANDIDATES: u32 = 400;
 
 const NOTE_COLUMNS: &str = "n.id, n.session, n.kind, n.text, n.author, n.participant, n.tags,
-     n.created_at, n.updated_at, n.question, n.quadrant, n.stage, n.emotion";
+     n.created_at, n.updated_at, n.question, n.quadrant, n.stage, n.emotion,
+     n.recording, n.start_ms, n.end_ms";
 
 fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteView> {
     let parse_kind = |s: String| NoteKind::parse(&s).unwrap_or(NoteKind::Plain);
@@ -47,6 +48,9 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteView> {
                 .get::<_, Option<String>>(11)?
                 .and_then(|s| crate::domain::JourneyStage::parse(&s)),
             emotion: r.get::<_, Option<i64>>(12)?.map(|e| e.clamp(-2, 2) as i8),
+            recording: r.get::<_, Option<String>>(13)?.map(Into::into),
+            start_ms: r.get::<_, Option<i64>>(14)?.map(|t| t.max(0) as u64),
+            end_ms: r.get::<_, Option<i64>>(15)?.map(|t| t.max(0) as u64),
         },
     })
 }
@@ -182,7 +186,7 @@ impl Store {
             match rows.next()? {
                 Some(r) => Ok(Some((
                     note_from_row(r)?,
-                    ProjectId::from(r.get::<_, String>(13)?),
+                    ProjectId::from(r.get::<_, String>(16)?),
                 ))),
                 None => Ok(None),
             }
@@ -223,7 +227,7 @@ impl Store {
             let rows = stmt.query_map(params![fts, project.as_str(), limit, oldest], |r| {
                 Ok(SearchHit {
                     note: note_from_row(r)?,
-                    snippet: r.get(13)?,
+                    snippet: r.get(16)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

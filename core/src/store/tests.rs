@@ -423,6 +423,7 @@ fn a_captured_note_reads_back_whole() {
             quadrant: Some(EmpathyQuadrant::Feels),
             stage: Some(JourneyStage::After),
             emotion: Some(-1),
+            ..Default::default()
         },
         tags: vec!["skola".into(), "rast".into()],
         created_at: crate::Timestamp(1),
@@ -466,6 +467,7 @@ fn optional_fields_survive_a_round_trip() {
             quadrant: Some(EmpathyQuadrant::Feels),
             stage: Some(JourneyStage::During),
             emotion: Some(-2),
+            ..Default::default()
         },
     };
     let mut doc = automerge::AutoCommit::new();
@@ -511,4 +513,192 @@ fn captured_notes_are_readable_at_once_and_survive_a_quick_close() {
         90,
         "documents hold every note"
     );
+}
+
+mod media {
+    use super::*;
+    use crate::domain::AttachmentKind;
+    use crate::{NewPhoto, NewRecording, RedactStyle, Redaction, Region};
+    use insikt_media::sample::{phone_photo, PLANTED_OWNER, PLANTED_SERIAL};
+
+    fn wav() -> Vec<u8> {
+        let data = vec![0u8; 1600];
+        let mut w = b"RIFF".to_vec();
+        w.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        w.extend_from_slice(b"WAVEfmt ");
+        w.extend_from_slice(&16u32.to_le_bytes());
+        w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        w.extend_from_slice(&1u16.to_le_bytes()); // mono
+        w.extend_from_slice(&8000u32.to_le_bytes());
+        w.extend_from_slice(&16000u32.to_le_bytes());
+        w.extend_from_slice(&2u16.to_le_bytes());
+        w.extend_from_slice(&16u16.to_le_bytes());
+        w.extend_from_slice(b"data");
+        w.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        w.extend_from_slice(&data);
+        w
+    }
+
+    fn all_store_bytes(dir: &Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.extend(std::fs::read(p).unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_photo_is_stored_without_metadata_encrypted_and_only_with_consent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (_, child, session) = interview(&store);
+        let photo = phone_photo(800, 600, 6);
+        let input = NewPhoto {
+            caption: "Teckning av huset".into(),
+            appears: vec![child.clone()],
+            redactions: vec![],
+        };
+        let refused = store.add_photo(&session, &photo, input.clone());
+        assert!(matches!(
+            refused,
+            Err(Error::ConsentMissing {
+                scope: "photos",
+                ..
+            })
+        ));
+        store
+            .record_consent(&child, ConsentScope::Photos, GivenBy::Guardian, "2026-09")
+            .unwrap();
+        let id = store.add_photo(&session, &photo, input).unwrap();
+        let (key, a) = store.attachment(&id).unwrap();
+        assert_eq!(
+            key,
+            DocKey::Material(session.clone(), child.clone()),
+            "a photo of one child is that child's material"
+        );
+        assert_eq!(a.kind, AttachmentKind::Photo);
+        assert_eq!(
+            (a.original.width, a.original.height),
+            (600, 800),
+            "turned upright"
+        );
+        for hash in a.hashes() {
+            let bytes = store.blob(hash).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("Exif")
+                    && !text.contains(PLANTED_SERIAL)
+                    && !text.contains(PLANTED_OWNER)
+            );
+        }
+        assert_eq!(store.attachments(&session).unwrap().len(), 1);
+        store.compact().unwrap();
+        let raw = all_store_bytes(dir.path());
+        let raw = String::from_utf8_lossy(&raw);
+        assert!(
+            !raw.contains(PLANTED_SERIAL) && !raw.contains("JFIF") && !raw.contains("Teckning")
+        );
+    }
+
+    #[test]
+    fn redacting_later_replaces_the_renditions_and_destroys_the_old_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (_, _, session) = interview(&store);
+        // A photo of the waiting room, nobody in it.
+        let id = store
+            .add_photo(&session, &phone_photo(640, 480, 1), NewPhoto::default())
+            .unwrap();
+        let (_, before) = store.attachment(&id).unwrap();
+        let face = Redaction {
+            region: Region::Ellipse {
+                x: 200,
+                y: 150,
+                w: 120,
+                h: 160,
+            },
+            style: RedactStyle::Blur,
+        };
+        store.redact_photo(&id, &[face]).unwrap();
+        let (_, after) = store.attachment(&id).unwrap();
+        assert!(after.redacted);
+        for old in before.hashes() {
+            assert!(!after.hashes().contains(&old));
+            assert!(matches!(store.blob(old), Err(Error::NotFound { .. })));
+        }
+        for new in after.hashes() {
+            store.blob(new).unwrap();
+        }
+        assert_eq!(store.collect_blob_garbage().unwrap(), 0);
+    }
+
+    #[test]
+    fn bad_images_get_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (_, _, session) = interview(&store);
+        let mut truncated = phone_photo(640, 480, 1);
+        truncated.truncate(truncated.len() / 3);
+        for bytes in [b"not an image at all".to_vec(), truncated, Vec::new()] {
+            assert!(matches!(
+                store.add_photo(&session, &bytes, NewPhoto::default()),
+                Err(Error::Media(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_recording_and_its_transcript_behave_like_notes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (project, child, session) = interview(&store);
+        assert!(matches!(
+            store.add_recording(&session, &wav(), NewRecording::default()),
+            Err(Error::ConsentMissing { scope: "audio", .. })
+        ));
+        store
+            .record_consent(&child, ConsentScope::Audio, GivenBy::Guardian, "2026-09")
+            .unwrap();
+        let rec = store
+            .add_recording(
+                &session,
+                &wav(),
+                NewRecording {
+                    caption: "Intervjun".into(),
+                    speakers: None,
+                },
+            )
+            .unwrap();
+        let (_, a) = store.attachment(&rec).unwrap();
+        assert_eq!(a.mime, "audio/wav");
+        assert_eq!(store.blob(&a.original.hash).unwrap(), wav());
+        let seg = store
+            .add_transcript_segment(
+                &session,
+                &rec,
+                (1_000, 4_500),
+                Some(child.clone()),
+                "Jag tycker om fotbollsträningen",
+            )
+            .unwrap();
+        let hit = &store.search(&project, "fotbollsträningen", 5).unwrap()[0];
+        assert_eq!(hit.note.id, seg);
+        assert_eq!(hit.note.kind, NoteKind::Transcript);
+        assert_eq!(
+            (hit.note.anchor.start_ms, hit.note.anchor.end_ms),
+            (Some(1_000), Some(4_500))
+        );
+        assert!(matches!(
+            store.add_recording(&session, b"garbage bytes", NewRecording::default()),
+            Err(Error::Media(_))
+        ));
+    }
 }
