@@ -72,6 +72,12 @@ pub enum Command {
     /// Prototype tests and feedback.
     #[command(subcommand)]
     Test(TestCmd),
+    /// Photos: ingest (metadata removed, regions redacted), list, export, redact.
+    #[command(subcommand)]
+    Photo(PhotoCmd),
+    /// Interview recordings and their transcripts.
+    #[command(subcommand)]
+    Audio(AudioCmd),
     /// The method's prompts for a step (or all steps).
     Prompts {
         /// frame, investigate, focus, ideate, test or realise.
@@ -319,6 +325,74 @@ pub enum TestCmd {
         /// Who gave it, as a role (never a name).
         #[arg(long)]
         from: String,
+        text: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PhotoCmd {
+    /// Add a photo (JPEG, PNG or WebP) to a session. Nothing of its metadata is kept.
+    Add {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        session: String,
+        #[arg(long, default_value = "")]
+        caption: String,
+        /// Codes of participants who appear in it (each needs consent to photos).
+        #[arg(long = "appears")]
+        appears: Vec<String>,
+        /// A region to blur, as x,y,w,h in pixels of the upright photo (repeat);
+        /// prefix with `ellipse:` for an ellipse, add `:pixelate` to pixelate.
+        #[arg(long = "redact")]
+        redact: Vec<String>,
+    },
+    /// List a session's photos and recordings.
+    List {
+        #[arg(long)]
+        session: String,
+    },
+    /// Write the decrypted renditions of a photo to a directory, to check them.
+    Export {
+        id: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Redact regions of a stored photo (pixels of its kept original); the old
+    /// renditions are destroyed.
+    Redact {
+        id: String,
+        #[arg(long = "redact", required = true)]
+        redact: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AudioCmd {
+    /// Add a recording (m4a/AAC, Opus or WAV) to a session, stored as recorded.
+    Add {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        session: String,
+        #[arg(long, default_value = "")]
+        caption: String,
+        /// Codes of those who speak (default: every participant of the session).
+        #[arg(long = "speaker")]
+        speakers: Vec<String>,
+    },
+    /// Add a transcript segment to a recording.
+    Transcript {
+        recording: String,
+        #[arg(long)]
+        session: String,
+        /// Start, in milliseconds.
+        #[arg(long)]
+        start: u64,
+        /// End, in milliseconds.
+        #[arg(long)]
+        end: u64,
+        /// The code of the participant speaking.
+        #[arg(long)]
+        speaker: Option<String>,
         text: String,
     },
 }

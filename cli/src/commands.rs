@@ -52,6 +52,8 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
         Command::Insight(c) => insight(ctx, c),
         Command::Idea(c) => idea(ctx, c),
         Command::Test(c) => test(ctx, c),
+        Command::Photo(c) => crate::media::photo(ctx, c),
+        Command::Audio(c) => crate::media::audio(ctx, c),
         Command::Compact => {
             let bar = indicatif::ProgressBar::new_spinner().with_message("compacting");
             bar.enable_steady_tick(std::time::Duration::from_millis(100));
@@ -287,6 +289,7 @@ fn note(ctx: &Ctx, c: &NoteCmd) -> Result<(), Error> {
                     .transpose()?,
                 stage: stage.as_deref().map(parse::<JourneyStage>).transpose()?,
                 emotion: emotion.map(|e| e.clamp(-2, 2)),
+                ..Default::default()
             };
             let input = NewNote {
                 kind: parse::<NoteKind>(kind)?,

@@ -11,8 +11,10 @@ use insikt_core::domain::{
     AgeBand, ConsentScope, EmpathyQuadrant, GivenBy, GuidePhase, JourneyStage, MemberRole,
     NoteAnchor, NoteKind, ParticipantRole, PrototypeKind, SessionKind, Step, StepStatus,
 };
-use insikt_core::ids::{ParticipantId, ProjectId, SessionId};
+use insikt_core::ids::{AttachmentId, ParticipantId, ProjectId, SessionId};
 use insikt_core::{Error, Lang, NewDiaryEntry, NewIdea, NewNote, NewSession, Store};
+use insikt_core::{NewPhoto, RedactStyle, Redaction, Region};
+use insikt_media::sample::{phone_photo, PLANTED_OWNER, PLANTED_SERIAL};
 use std::path::Path;
 
 use crate::args::Cli;
@@ -37,6 +39,7 @@ pub fn run(cli: &Cli, dir: &Path) -> Result<(), Error> {
 struct Summary {
     refused: Error,
     searches: Vec<(&'static str, usize)>,
+    photos: Vec<AttachmentId>,
 }
 
 struct FieldDay<'a> {
@@ -233,6 +236,12 @@ impl<'a> FieldDay<'a> {
                 &["skola", "förtroende"],
             ),
         )?;
+        let drawing = NewPhoto {
+            caption: "P-02 ritade vägen till socialkontoret".into(),
+            appears: vec![young.clone()],
+            redactions: vec![],
+        };
+        let drawing_photo = s.add_photo(&i2, &phone_photo(1200, 900, 1), drawing)?;
         s.end_session(&i2)?;
 
         let i3 = self.session(
@@ -287,6 +296,22 @@ impl<'a> FieldDay<'a> {
                 &["integritet"],
             ),
         )?;
+        // A phone photo of the noticeboard, with a staff member's face blurred at ingest.
+        let face = Redaction {
+            region: Region::Ellipse {
+                x: 500,
+                y: 300,
+                w: 220,
+                h: 280,
+            },
+            style: RedactStyle::Blur,
+        };
+        let board = NewPhoto {
+            caption: "Anslagstavlan i väntrummet".into(),
+            appears: vec![],
+            redactions: vec![face],
+        };
+        let mut photos = vec![s.add_photo(&obs, &phone_photo(1600, 1200, 6), board)?];
         s.end_session(&obs)?;
 
         let diary = self.session(
@@ -451,6 +476,13 @@ impl<'a> FieldDay<'a> {
             };
             ids.push(s.add_idea(&self.project, input)?);
         }
+        photos.push(drawing_photo);
+        photos.push(s.set_idea_sketch(
+            &self.project,
+            &ids[1],
+            &phone_photo(1024, 768, 8),
+            "Skiss: sms-flödet",
+        )?);
         s.vote(&self.project, &ids[1], 2)?;
         s.vote(&self.project, &ids[2], 1)?;
         s.score_idea(&self.project, &ids[1], "Genomförbar inom ett år", 4)?;
@@ -499,7 +531,11 @@ impl<'a> FieldDay<'a> {
             .map(|q| Ok((q, s.search(&self.project, q, 50)?.len())))
             .collect::<Result<Vec<_>, Error>>()?;
         bar.inc(1);
-        Ok(Summary { refused, searches })
+        Ok(Summary {
+            refused,
+            searches,
+            photos,
+        })
     }
 
     fn participant(
@@ -615,6 +651,43 @@ fn print_summary(
             i.title
         );
     }
+    println!("\n{}", t("Foton", "Photos"));
+    let mut leaks = 0;
+    for id in &summary.photos {
+        let (_, a) = s.attachment(id)?;
+        for hash in a.hashes() {
+            let bytes = s.blob(hash)?;
+            let text = String::from_utf8_lossy(&bytes);
+            leaks += usize::from(
+                text.contains("Exif")
+                    || text.contains(PLANTED_SERIAL)
+                    || text.contains(PLANTED_OWNER),
+            );
+        }
+        let redacted = if a.redacted {
+            t(", ansikte suddat", ", face blurred")
+        } else {
+            ""
+        };
+        println!(
+            "  {} ({}×{}{redacted})",
+            a.caption.as_str(),
+            a.original.width,
+            a.original.height
+        );
+    }
+    println!(
+        "  {}: {}",
+        t(
+            "GPS, serienummer och ägarnamn från telefonen kvar i lagrade bilder",
+            "GPS, serial number and owner from the phone left in stored images"
+        ),
+        if leaks == 0 {
+            t("inga", "none")
+        } else {
+            t("HITTADE", "FOUND")
+        }
+    );
     println!("\n{}", t("Sökningar", "Searches"));
     for (q, n) in &summary.searches {
         println!("  {q:<12} {n} {}", t("träffar", "hits"));

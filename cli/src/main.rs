@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod context;
 mod demo;
+mod media;
 
 use clap::Parser;
 use std::process::ExitCode;

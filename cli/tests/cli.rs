@@ -205,3 +205,97 @@ fn a_database_that_is_not_ours_is_refused() {
     let err = one_line_error(&insikt(dir.path(), Some(KEY), &["project", "list"]));
     assert!(err.contains("not an Insikt store"), "{err}");
 }
+
+#[test]
+fn a_photo_goes_in_with_its_metadata_and_comes_out_without() {
+    use insikt_media::sample::{phone_photo, PLANTED_OWNER, PLANTED_SERIAL};
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| ok(&insikt(dir.path(), Some(KEY), args)).trim().to_string();
+    run(&["project", "create", "Foton"]);
+    run(&[
+        "participant",
+        "add",
+        "P-03",
+        "--role",
+        "child",
+        "--age",
+        "10-12",
+    ]);
+    let session = run(&[
+        "session",
+        "start",
+        "--kind",
+        "observation",
+        "--title",
+        "Fritids",
+        "--participant",
+        "P-03",
+    ]);
+    let file = dir.path().join("IMG_0042.JPG");
+    std::fs::write(&file, phone_photo(900, 600, 6)).unwrap();
+    let file = file.to_str().unwrap();
+    // P-03 appears, but has not consented to photos.
+    let refused = insikt(
+        dir.path(),
+        Some(KEY),
+        &[
+            "photo",
+            "add",
+            file,
+            "--session",
+            &session,
+            "--appears",
+            "P-03",
+        ],
+    );
+    assert!(one_line_error(&refused).contains("consent does not cover photos"));
+    let id = run(&[
+        "photo",
+        "add",
+        file,
+        "--session",
+        &session,
+        "--caption",
+        "Anslagstavlan",
+        "--redact",
+        "ellipse:100,100,80,120",
+    ]);
+    assert!(run(&["photo", "list", "--session", &session]).contains("(redacted)"));
+    let out = dir.path().join("export");
+    let written = run(&["photo", "export", &id, "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        written.lines().count(),
+        3,
+        "thumbnail, preview and original"
+    );
+    for path in written.lines() {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("Exif")
+                && !text.contains(PLANTED_SERIAL)
+                && !text.contains(PLANTED_OWNER)
+        );
+    }
+    run(&["photo", "redact", &id, "--redact", "10,10,50,50:pixelate"]);
+    // A file that is not an image, and one that does not exist.
+    std::fs::write(dir.path().join("notes.txt"), "just text").unwrap();
+    let err = one_line_error(&insikt(
+        dir.path(),
+        Some(KEY),
+        &[
+            "photo",
+            "add",
+            dir.path().join("notes.txt").to_str().unwrap(),
+            "--session",
+            &session,
+        ],
+    ));
+    assert!(err.contains("unsupported"), "{err}");
+    one_line_error(&insikt(
+        dir.path(),
+        Some(KEY),
+        &["photo", "add", "/no/such/file.jpg", "--session", &session],
+    ));
+}

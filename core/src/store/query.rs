@@ -275,7 +275,7 @@ impl Store {
 
     fn resolve_evidence(&self, e: &EvidenceRef) -> Result<EvidenceView> {
         match self.note(&e.note) {
-            Ok(n) => Ok(EvidenceView::Present(n)),
+            Ok(n) => Ok(EvidenceView::Present(Box::new(n))),
             Err(Error::NotFound { .. }) => {
                 let key: Option<DocKey> = e.doc.parse().ok();
                 let erased = match key {

@@ -124,7 +124,7 @@ pub struct SearchHit {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum EvidenceView {
     /// The note is here.
-    Present(NoteView),
+    Present(Box<NoteView>),
     /// The note's material was erased (consent withdrawn); the insight stays, its
     /// evidence does not.
     Erased { note: NoteId },
