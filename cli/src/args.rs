@@ -264,6 +264,11 @@ pub enum DiaryCmd {
         /// Hide the participant's code from the team.
         #[arg(long)]
         anonymous: bool,
+        /// A photo to go with the entry (needs consent to photos).
+        #[arg(long)]
+        photo: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "")]
+        photo_caption: String,
     },
     /// Show a participant's inbox.
     Show { participant: String },

@@ -347,6 +347,8 @@ fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
             rating,
             session,
             anonymous,
+            photo,
+            photo_caption,
         } => {
             let p = ctx.participant(&project, participant)?;
             let entry = NewDiaryEntry {
@@ -355,6 +357,10 @@ fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
                 text: text.clone(),
                 rating: *rating,
                 anonymous: *anonymous,
+                photo: match photo {
+                    Some(path) => Some((std::fs::read(path)?, photo_caption.clone())),
+                    None => None,
+                },
             };
             println!("{}", ctx.store.submit_diary_entry(&p, entry)?);
         }

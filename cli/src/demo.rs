@@ -144,7 +144,7 @@ impl<'a> FieldDay<'a> {
             ParticipantRole::YoungPerson,
             AgeBand::From13To15,
             GivenBy::Participant,
-            &[ConsentScope::Notes],
+            &[ConsentScope::Notes, ConsentScope::Photos],
         )?;
         let undecided = self.participant(
             "P-05",
@@ -328,6 +328,7 @@ impl<'a> FieldDay<'a> {
                 text: "Jag fick äntligen säga vad jag tyckte om skolan. Det kändes bra men jag är trött.".into(),
                 rating: Some(4),
                 anonymous: false,
+                photo: Some((phone_photo(900, 1200, 1), "Min väg hem från mötet".into())),
             },
         )?;
 
@@ -477,6 +478,13 @@ impl<'a> FieldDay<'a> {
             ids.push(s.add_idea(&self.project, input)?);
         }
         photos.push(drawing_photo);
+        let inbox = s.inbox(&diarist)?;
+        photos.extend(
+            inbox
+                .entries
+                .into_values()
+                .filter_map(|e| e.photo.map(|p| p.id)),
+        );
         photos.push(s.set_idea_sketch(
             &self.project,
             &ids[1],

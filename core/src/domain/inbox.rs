@@ -22,6 +22,9 @@ pub struct DiaryEntry {
     /// When set, the team sees the entry without the participant's code.
     pub anonymous: bool,
     pub written_at: Timestamp,
+    /// A photo with its caption.
+    #[autosurgeon(missing = "Default::default")]
+    pub photo: Option<super::Attachment>,
 }
 
 /// A message from the team: what happened with the participant's input.

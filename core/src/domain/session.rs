@@ -78,9 +78,10 @@ pub struct NoteAnchor {
     /// The emotional curve of a journey, from -2 (very low) to +2 (very high).
     #[autosurgeon(missing = "Default::default")]
     pub emotion: Option<i8>,
-    /// A transcript segment's recording and its time span in milliseconds.
+    /// The photo or recording the note is about; for a transcript segment, its
+    /// recording, with the time span in milliseconds.
     #[autosurgeon(missing = "Default::default")]
-    pub recording: Option<AttachmentId>,
+    pub attachment: Option<AttachmentId>,
     #[autosurgeon(missing = "Default::default")]
     pub start_ms: Option<u64>,
     #[autosurgeon(missing = "Default::default")]
@@ -145,8 +146,8 @@ impl Note {
             if let Some(e) = a.emotion {
                 doc.put(&anchor, "emotion", i64::from(e))?;
             }
-            if let Some(r) = &a.recording {
-                doc.put(&anchor, "recording", r.as_str())?;
+            if let Some(r) = &a.attachment {
+                doc.put(&anchor, "attachment", r.as_str())?;
             }
             if let Some(t) = a.start_ms {
                 doc.put(&anchor, "start_ms", t)?;

@@ -107,7 +107,7 @@ const MIGRATIONS: &[&str] = &[
         quadrant TEXT,
         stage TEXT,
         emotion INTEGER,
-        recording TEXT,
+        attachment TEXT,
         start_ms INTEGER,
         end_ms INTEGER
     );

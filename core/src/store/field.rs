@@ -394,6 +394,15 @@ impl Store {
         }
         let project = self.participant_project(participant)?;
         self.query(|c| require_consent(c, std::slice::from_ref(participant), ConsentScope::Notes))?;
+        let photo = match &input.photo {
+            Some((bytes, caption)) => {
+                self.query(|c| {
+                    require_consent(c, std::slice::from_ref(participant), ConsentScope::Photos)
+                })?;
+                Some(self.ingest_photo_attachment(bytes, caption, vec![participant.clone()])?)
+            }
+            None => None,
+        };
         let entry = DiaryEntry {
             id: EntryId::new(),
             session: input.session,
@@ -402,6 +411,7 @@ impl Store {
             rating: input.rating,
             anonymous: input.anonymous,
             written_at: Timestamp::now(),
+            photo,
         };
         let key = self.ensure_inbox(&project, participant)?;
         self.write(

@@ -232,6 +232,9 @@ fn inbox(tx: &Transaction, key: &DocKey, inbox: &InboxDoc) -> Result<()> {
     for e in inbox.entries.values() {
         let note = diary_entry_as_note(inbox, e);
         upsert_note(tx, key, &inbox.project_id, e.session.as_ref(), &note)?;
+        if let Some(photo) = &e.photo {
+            attachment(tx, key, &inbox.project_id, e.session.as_ref(), photo)?;
+        }
     }
     Ok(())
 }
@@ -248,7 +251,9 @@ pub(crate) fn diary_entry_as_note(inbox: &InboxDoc, e: &crate::domain::DiaryEntr
         kind: NoteKind::DiaryEntry,
         text: text.into(),
         author: crate::ids::MemberId::from(String::new()),
-        about: Some(inbox.participant_id.clone()),
+        // An anonymous entry is indexed without its writer, so lists and search never
+        // show who wrote it; the inbox document itself still names its owner.
+        about: (!e.anonymous).then(|| inbox.participant_id.clone()),
         anchor: Default::default(),
         tags: e
             .rating
@@ -275,12 +280,12 @@ pub(crate) fn upsert_note(
     tx.prepare_cached(
         "INSERT INTO notes (id, doc, project, session, participant, kind, text, tags, author,
                             created_at, updated_at, deleted, question, quadrant, stage, emotion,
-                            recording, start_ms, end_ms)
+                            attachment, start_ms, end_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
          ON CONFLICT (id) DO UPDATE SET
             doc = ?2, session = ?4, participant = ?5, kind = ?6, text = ?7, tags = ?8,
             updated_at = ?11, deleted = ?12, question = ?13, quadrant = ?14, stage = ?15, emotion = ?16,
-            recording = ?17, start_ms = ?18, end_ms = ?19",
+            attachment = ?17, start_ms = ?18, end_ms = ?19",
     )?
     .execute(params![
         n.id.as_str(),
@@ -299,7 +304,7 @@ pub(crate) fn upsert_note(
         n.anchor.quadrant.map(|q| q.as_key()),
         n.anchor.stage.map(|s| s.as_key()),
         n.anchor.emotion.map(i64::from),
-        n.anchor.recording.as_ref().map(|r| r.as_str()),
+        n.anchor.attachment.as_ref().map(|r| r.as_str()),
         n.anchor.start_ms.map(|t| t as i64),
         n.anchor.end_ms.map(|t| t as i64),
     ])?;

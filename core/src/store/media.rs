@@ -95,6 +95,18 @@ impl Store {
         self.put_attachment(&project, session, attachment)
     }
 
+    /// Ingests a photo and stores its blobs, for an attachment the caller places.
+    pub(crate) fn ingest_photo_attachment(
+        &self,
+        bytes: &[u8],
+        caption: &str,
+        appears: Vec<ParticipantId>,
+    ) -> Result<Attachment> {
+        check_caption(caption)?;
+        let renditions = insikt_media::ingest_photo(bytes, &[], &IngestLimits::default())?;
+        self.store_photo(&renditions, caption.to_string(), appears, false)
+    }
+
     fn store_photo(
         &self,
         r: &PhotoRenditions,
@@ -189,7 +201,7 @@ impl Store {
             return Err(Error::InvalidInput("transcripts belong to recordings"));
         }
         let anchor = NoteAnchor {
-            recording: Some(recording.clone()),
+            attachment: Some(recording.clone()),
             start_ms: Some(start_ms),
             end_ms: Some(end_ms),
             ..Default::default()
@@ -262,13 +274,19 @@ impl Store {
                 .read::<MaterialDoc>(&key)?
                 .attachments
                 .remove(id.as_str()),
+            DocKey::Inbox(_) => self
+                .read::<crate::domain::InboxDoc>(&key)?
+                .entries
+                .into_values()
+                .filter_map(|e| e.photo)
+                .find(|p| &p.id == id),
             DocKey::Project(_) => self
                 .read::<crate::domain::ProjectDoc>(&key)?
                 .ideas
                 .into_values()
                 .filter_map(|i| i.sketch)
                 .find(|s| &s.id == id),
-            _ => None,
+            DocKey::Participant(_) => None,
         };
         let a = found.ok_or_else(|| Error::not_found(AttachmentId::WHAT, id))?;
         Ok((key, a))

@@ -24,7 +24,7 @@ pub const SEARCH_CANDIDATES: u32 = 400;
 
 const NOTE_COLUMNS: &str = "n.id, n.session, n.kind, n.text, n.author, n.participant, n.tags,
      n.created_at, n.updated_at, n.question, n.quadrant, n.stage, n.emotion,
-     n.recording, n.start_ms, n.end_ms";
+     n.attachment, n.start_ms, n.end_ms";
 
 fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteView> {
     let parse_kind = |s: String| NoteKind::parse(&s).unwrap_or(NoteKind::Plain);
@@ -48,7 +48,7 @@ fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteView> {
                 .get::<_, Option<String>>(11)?
                 .and_then(|s| crate::domain::JourneyStage::parse(&s)),
             emotion: r.get::<_, Option<i64>>(12)?.map(|e| e.clamp(-2, 2) as i8),
-            recording: r.get::<_, Option<String>>(13)?.map(Into::into),
+            attachment: r.get::<_, Option<String>>(13)?.map(Into::into),
             start_ms: r.get::<_, Option<i64>>(14)?.map(|t| t.max(0) as u64),
             end_ms: r.get::<_, Option<i64>>(15)?.map(|t| t.max(0) as u64),
         },

@@ -131,7 +131,11 @@ fn the_database_file_holds_no_plaintext() {
         store.compact().unwrap();
     }
     for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue; // blobs: see the media tests
+        }
+        let bytes = std::fs::read(path).unwrap();
         let hay = String::from_utf8_lossy(&bytes);
         assert!(!hay.contains("hemligt-ord-zebra"));
         assert!(!hay.contains("SQLite format 3"));
@@ -700,5 +704,49 @@ mod media {
             store.add_recording(&session, b"garbage bytes", NewRecording::default()),
             Err(Error::Media(_))
         ));
+    }
+
+    #[test]
+    fn a_diary_entry_may_carry_a_photo_and_may_be_anonymous() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (project, child, session) = interview(&store);
+        let entry = |anonymous: bool| crate::NewDiaryEntry {
+            session: Some(session.clone()),
+            heading: "Idag".into(),
+            text: "Det var en lugn dag på fritids".into(),
+            rating: Some(3),
+            anonymous,
+            photo: Some((phone_photo(320, 240, 1), "Fritids".into())),
+        };
+        assert!(matches!(
+            store.submit_diary_entry(&child, entry(true)),
+            Err(Error::ConsentMissing {
+                scope: "photos",
+                ..
+            })
+        ));
+        store
+            .record_consent(&child, ConsentScope::Photos, GivenBy::Guardian, "2026-09")
+            .unwrap();
+        store.submit_diary_entry(&child, entry(true)).unwrap();
+        let hit = &store.search(&project, "lugn", 5).unwrap()[0];
+        assert_eq!(hit.note.kind, NoteKind::DiaryEntry);
+        assert_eq!(
+            hit.note.about, None,
+            "an anonymous entry does not name its writer"
+        );
+        let photo = store
+            .inbox(&child)
+            .unwrap()
+            .entries
+            .into_values()
+            .next()
+            .unwrap()
+            .photo
+            .unwrap();
+        let (key, found) = store.attachment(&photo.id).unwrap();
+        assert_eq!(key, DocKey::Inbox(child.clone()));
+        store.blob(&found.thumbnail.unwrap().hash).unwrap();
     }
 }

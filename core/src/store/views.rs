@@ -159,6 +159,8 @@ pub struct NewDiaryEntry {
     /// 1 to 5.
     pub rating: Option<u8>,
     pub anonymous: bool,
+    /// A photo (JPEG, PNG or WebP bytes) and its caption.
+    pub photo: Option<(Vec<u8>, String)>,
 }
 
 /// An insight with its questions, for lists.
