@@ -41,6 +41,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc, seq)
     ) WITHOUT ROWID;
     CREATE TABLE tombstones (doc TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
+    -- Journal rows that could not be decoded, kept for recovery rather than dropped.
+    CREATE TABLE failed_notes (seq INTEGER PRIMARY KEY, note BLOB NOT NULL);
     -- Captured notes not yet applied to their documents (see journal.rs).
     CREATE TABLE pending_notes (
         seq INTEGER PRIMARY KEY,
@@ -120,6 +122,8 @@ const MIGRATIONS: &[&str] = &[
         content = 'notes', content_rowid = 'rowid',
         tokenize = "unicode61 remove_diacritics 0"
     );
+    -- Deleted and erased words leave the index's pages at once, not at the next merge.
+    INSERT INTO notes_fts (notes_fts, rank) VALUES ('secure-delete', 1);
     CREATE TRIGGER notes_ai AFTER INSERT ON notes BEGIN
         INSERT INTO notes_fts (rowid, text, tags) VALUES (new.rowid, new.text, new.tags);
     END;

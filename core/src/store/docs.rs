@@ -39,6 +39,12 @@ impl DocKey {
         }
     }
 
+    /// Whether several devices may create this document on their own: its name comes
+    /// from other ids (a session and a participant), not from a fresh id.
+    pub fn is_shared_name(&self) -> bool {
+        matches!(self, DocKey::Material(..) | DocKey::Inbox(_))
+    }
+
     /// The participant whose material this document is, if any.
     pub fn subject(&self) -> Option<&ParticipantId> {
         match self {
@@ -158,6 +164,35 @@ impl DocCache {
     /// Whether the document is loaded.
     pub(crate) fn contains(&self, key: &DocKey) -> bool {
         self.docs.contains_key(key)
+    }
+
+    /// Adds a new document holding `root`. A document with a shared name (see
+    /// [`DocKey::is_shared_name`]) starts with a skeleton change that every device
+    /// writes identically — same actor (derived from the name), same time (0), same
+    /// content — so that two devices creating it apart produce one and the same first
+    /// change, and their later additions merge into the same maps instead of into two
+    /// competing roots of which automerge would keep only one.
+    pub(crate) fn insert_with_root<T: autosurgeon::Reconcile>(
+        &mut self,
+        key: DocKey,
+        root: &T,
+    ) -> Result<&mut Loaded> {
+        let shared = key.is_shared_name();
+        let device = self.actor.clone();
+        let loaded = self.insert_new(key.clone());
+        if shared {
+            loaded
+                .doc
+                .set_actor(ActorId::from(key.to_string().into_bytes()));
+        }
+        autosurgeon::reconcile(&mut loaded.doc, root)?;
+        if shared {
+            loaded
+                .doc
+                .commit_with(automerge::transaction::CommitOptions::default().with_time(0));
+            loaded.doc.set_actor(device);
+        }
+        Ok(loaded)
     }
 
     /// Forgets a document, dropping any change not persisted.

@@ -281,47 +281,52 @@ impl Store {
     pub fn add_note(&self, session: &SessionId, input: NewNote) -> Result<NoteId> {
         check_note_text(&input.text)?;
         let tags = clean_tags(&input.tags)?;
-        let (project, members) = self.capture(|c| {
+        let me = self.me().clone();
+        // Role, consent and the journal insert in one immediate transaction, so that a
+        // withdrawal or a revocation committed meanwhile cannot slip between check and
+        // write.
+        self.capture_note(|c| {
             let (project, members) = session_row(c, session)?;
             if !FIELD.contains(&super::my_role(c, &project)?) {
                 return Err(Error::NotAllowed("capturing notes"));
             }
-            Ok((project, members))
-        })?;
-        let about = match (&input.about, members.as_slice()) {
-            (Some(p), _) if !members.contains(p) => {
-                return Err(Error::not_found(ParticipantId::WHAT, p))
-            }
-            (Some(p), _) => Some(p.clone()),
-            (None, [only]) => Some(only.clone()),
-            (None, _) => None,
-        };
-        let concerned: Vec<ParticipantId> = match &about {
-            Some(p) => vec![p.clone()],
-            None => members,
-        };
-        self.capture(|c| require_consent(c, &concerned, ConsentScope::Notes))?;
-        let now = Timestamp::now();
-        let note = Note {
-            id: NoteId::new(),
-            kind: input.kind,
-            text: Prose::new(input.text.trim_end()),
-            author: self.me().clone(),
-            about: about.clone(),
-            anchor: input.anchor,
-            tags,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        let id = note.id.clone();
-        let pending = super::journal::Pending {
-            session: session.clone(),
-            project,
-            note,
-        };
-        self.enqueue_note(&pending)?;
-        Ok(id)
+            let about = match (&input.about, members.as_slice()) {
+                (Some(p), _) if !members.contains(p) => {
+                    return Err(Error::not_found(ParticipantId::WHAT, p))
+                }
+                (Some(p), _) => Some(p.clone()),
+                (None, [only]) => Some(only.clone()),
+                (None, _) => None,
+            };
+            let concerned: Vec<ParticipantId> = match &about {
+                Some(p) => vec![p.clone()],
+                None => members,
+            };
+            require_consent(c, &concerned, ConsentScope::Notes)?;
+            let now = Timestamp::now();
+            let note = Note {
+                id: NoteId::new(),
+                kind: input.kind,
+                text: Prose::new(input.text.trim_end()),
+                author: me,
+                about,
+                anchor: input.anchor,
+                tags,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            let id = note.id.clone();
+            super::journal::enqueue(
+                c,
+                &super::journal::Pending {
+                    session: session.clone(),
+                    project,
+                    note,
+                },
+            )?;
+            Ok(id)
+        })
     }
 
     /// Changes a note's text; concurrent edits from other devices merge.
@@ -456,21 +461,30 @@ impl Store {
     /// A participant's inbox: their diary entries and the team's messages.
     pub fn inbox(&self, participant: &ParticipantId) -> Result<InboxDoc> {
         let project = self.participant_project(participant)?;
-        let key = self.ensure_inbox(&project, participant)?;
+        self.require_role(&project, crate::domain::MemberRole::ALL, "reading an inbox")?;
+        let key = DocKey::Inbox(participant.clone());
+        if !self.query(|c| super::docs::exists(c, &key))? {
+            // Nothing written yet; reading must not create the document.
+            return Ok(empty_inbox(&project, participant));
+        }
         self.read(&key)
     }
 
     fn ensure_inbox(&self, project: &ProjectId, participant: &ParticipantId) -> Result<DocKey> {
         let key = DocKey::Inbox(participant.clone());
-        let inbox = InboxDoc {
-            schema: DOC_SCHEMA,
-            project_id: project.clone(),
-            participant_id: participant.clone(),
-            entries: BTreeMap::new(),
-            messages: BTreeMap::new(),
-        };
+        let inbox = empty_inbox(project, participant);
         self.create_doc(&key, project, &inbox, |_, _| Ok(()))?;
         Ok(key)
+    }
+}
+
+fn empty_inbox(project: &ProjectId, participant: &ParticipantId) -> InboxDoc {
+    InboxDoc {
+        schema: DOC_SCHEMA,
+        project_id: project.clone(),
+        participant_id: participant.clone(),
+        entries: BTreeMap::new(),
+        messages: BTreeMap::new(),
     }
 }
 

@@ -19,8 +19,24 @@ pub(crate) fn reindex(
 ) -> Result<()> {
     remove_rows(tx, key)?;
     match key {
-        DocKey::Project(_) => project(tx, &autosurgeon::hydrate::<_, ProjectDoc>(doc)?, my_member),
-        DocKey::Participant(_) => participant(tx, &autosurgeon::hydrate::<_, Participant>(doc)?),
+        DocKey::Project(id) => {
+            let p: ProjectDoc = autosurgeon::hydrate(doc)?;
+            if &p.id != id {
+                return Err(crate::Error::Document(
+                    "document does not match its name".into(),
+                ));
+            }
+            project(tx, &p, my_member)
+        }
+        DocKey::Participant(id) => {
+            let p: Participant = autosurgeon::hydrate(doc)?;
+            if &p.id != id {
+                return Err(crate::Error::Document(
+                    "document does not match its name".into(),
+                ));
+            }
+            participant(tx, &p)
+        }
         DocKey::Session(_) => session(tx, key, &autosurgeon::hydrate::<_, SessionDoc>(doc)?),
         DocKey::Material(..) => material(tx, key, &autosurgeon::hydrate::<_, MaterialDoc>(doc)?),
         DocKey::Inbox(_) => inbox(tx, key, &autosurgeon::hydrate::<_, InboxDoc>(doc)?),
@@ -107,6 +123,7 @@ fn project(tx: &Transaction, p: &ProjectDoc, my_member: &str) -> Result<()> {
 
 pub(crate) fn participant(tx: &Transaction, p: &Participant) -> Result<()> {
     tx.execute("DELETE FROM participants WHERE id = ?1", [p.id.as_str()])?;
+    tx.execute("DELETE FROM participants WHERE id = ?1", [p.id.as_str()])?;
     tx.execute(
         "DELETE FROM consents WHERE participant = ?1",
         [p.id.as_str()],
@@ -137,6 +154,11 @@ pub(crate) fn participant(tx: &Transaction, p: &Participant) -> Result<()> {
 }
 
 pub(crate) fn session(tx: &Transaction, key: &DocKey, s: &SessionDoc) -> Result<()> {
+    if key != &DocKey::Session(s.id.clone()) {
+        return Err(crate::Error::Document(
+            "document does not match its name".into(),
+        ));
+    }
     remove_attachments(tx, key)?;
     tx.execute("DELETE FROM sessions WHERE id = ?1", [s.id.as_str()])?;
     tx.execute(
@@ -174,8 +196,21 @@ pub(crate) fn session(tx: &Transaction, key: &DocKey, s: &SessionDoc) -> Result<
 }
 
 fn material(tx: &Transaction, key: &DocKey, m: &MaterialDoc) -> Result<()> {
+    // A document's content must match its name: a peer must not be able to file one
+    // participant's material under another's document, where erasure would miss it.
+    let DocKey::Material(session, participant) = key else {
+        return Err(crate::Error::Document("not a material document".into()));
+    };
+    if &m.session_id != session || &m.participant_id != participant {
+        return Err(crate::Error::Document(
+            "document does not match its name".into(),
+        ));
+    }
     for n in m.notes.values() {
-        upsert_note(tx, key, &m.project_id, Some(&m.session_id), n)?;
+        // Indexed as the document's participant, whatever the note claims.
+        let mut n = n.clone();
+        n.about = Some(participant.clone());
+        upsert_note(tx, key, &m.project_id, Some(&m.session_id), &n)?;
     }
     for a in m.attachments.values() {
         attachment(tx, key, &m.project_id, Some(&m.session_id), a)?;
@@ -229,6 +264,11 @@ pub(crate) fn attachment(
 }
 
 fn inbox(tx: &Transaction, key: &DocKey, inbox: &InboxDoc) -> Result<()> {
+    if key != &DocKey::Inbox(inbox.participant_id.clone()) {
+        return Err(crate::Error::Document(
+            "document does not match its name".into(),
+        ));
+    }
     for e in inbox.entries.values() {
         let note = diary_entry_as_note(inbox, e);
         upsert_note(tx, key, &inbox.project_id, e.session.as_ref(), &note)?;

@@ -59,7 +59,14 @@ pub(crate) fn count(conn: &Connection) -> Result<usize> {
     Ok(n as usize)
 }
 
-/// Applies up to `max` pending notes in one transaction. Returns how many.
+/// Applies up to `max` pending notes in one transaction. Returns how many rows left
+/// the journal (applied, or set aside as described below).
+///
+/// A row that can never be applied must not block the rows behind it, nor every read,
+/// nor opening the store: a row that does not decode is moved to `failed_notes`, and
+/// a row whose session or participant was erased (or no longer exists here) is
+/// dropped — its material must not be written anywhere. Any other failure (a full
+/// disk, say) leaves every row pending and is returned.
 pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
     let State {
         conn,
@@ -67,58 +74,56 @@ pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
         pending,
         ..
     } = state;
-    let rows: Vec<(i64, Pending)> = {
+    let rows: Vec<(i64, String, String, Vec<u8>)> = {
         let mut stmt = conn.prepare_cached(
             "SELECT seq, session, project, note FROM pending_notes ORDER BY seq LIMIT ?1",
         )?;
         let rows = stmt.query_map([max as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, session, project, json) = row?;
-            let note: Note =
-                serde_json::from_slice(&json).map_err(|_| Error::Storage("pending note".into()))?;
-            out.push((
-                seq,
-                Pending {
-                    session: SessionId::from(session),
-                    project: ProjectId::from(project),
-                    note,
-                },
-            ));
-        }
-        out
+        rows.collect::<rusqlite::Result<_>>()?
     };
-    let Some(last_seq) = rows.last().map(|(seq, _)| *seq) else {
+    let Some(last_seq) = rows.last().map(|(seq, ..)| *seq) else {
         return Ok(0);
     };
     let mut touched: BTreeMap<DocKey, ProjectId> = BTreeMap::new();
+    let mut applied: Vec<(DocKey, Pending)> = Vec::new();
+    let mut failed: Vec<i64> = Vec::new();
     let outcome = (|| {
-        for (_, p) in &rows {
+        for (seq, session, project, json) in &rows {
+            let Ok(note) = serde_json::from_slice::<Note>(json) else {
+                failed.push(*seq);
+                continue;
+            };
+            let p = Pending {
+                session: SessionId::from(session.clone()),
+                project: ProjectId::from(project.clone()),
+                note,
+            };
             let key = doc_for(&p.session, p.note.about.as_ref());
-            ensure_material(conn, cache, &key, p)?;
-            let loaded = cache.entry(conn, &key)?;
-            let notes = map_at(&mut loaded.doc, "notes")?;
-            // Applying twice must not duplicate: a note already in its document is skipped.
-            if automerge::ReadDoc::get(&loaded.doc, &notes, p.note.id.as_str())?.is_none() {
-                p.note.write_new(&mut loaded.doc, &notes)?;
+            match apply_one(conn, cache, &key, &p) {
+                Ok(()) => {
+                    touched.insert(key.clone(), p.project.clone());
+                    applied.push((key, p));
+                }
+                // Erased or gone: the note has nowhere it may live.
+                Err(Error::Erased { .. }) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
             }
-            touched.insert(key, p.project.clone());
         }
         let tx = conn.transaction()?;
         for (key, project) in &touched {
             let loaded = cache.entry(&tx, key)?;
             super::docs::persist(&tx, key, project, loaded)?;
         }
-        for (_, p) in &rows {
-            let key = doc_for(&p.session, p.note.about.as_ref());
-            index::upsert_note(&tx, &key, &p.project, Some(&p.session), &p.note)?;
+        for (key, p) in &applied {
+            index::upsert_note(&tx, key, &p.project, Some(&p.session), &p.note)?;
+        }
+        for seq in &failed {
+            tx.prepare_cached(
+                "INSERT INTO failed_notes (seq, note) SELECT seq, note FROM pending_notes WHERE seq = ?1",
+            )?
+            .execute([seq])?;
         }
         tx.prepare_cached("DELETE FROM pending_notes WHERE seq <= ?1")?
             .execute([last_seq])?;
@@ -138,6 +143,24 @@ pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
             Err(e)
         }
     }
+}
+
+/// Writes one pending note into its document in memory.
+fn apply_one(
+    conn: &Connection,
+    cache: &mut super::docs::DocCache,
+    key: &DocKey,
+    p: &Pending,
+) -> Result<()> {
+    super::refuse_erased(conn, &DocKey::Session(p.session.clone()))?;
+    ensure_material(conn, cache, key, p)?;
+    let loaded = cache.entry(conn, key)?;
+    let notes = map_at(&mut loaded.doc, "notes")?;
+    // Applying twice must not duplicate: a note already in its document is skipped.
+    if automerge::ReadDoc::get(&loaded.doc, &notes, p.note.id.as_str())?.is_none() {
+        p.note.write_new(&mut loaded.doc, &notes)?;
+    }
+    Ok(())
 }
 
 /// The document a note goes into.
@@ -170,8 +193,7 @@ fn ensure_material(
         notes: BTreeMap::new(),
         attachments: BTreeMap::new(),
     };
-    let loaded = cache.insert_new(key.clone());
-    autosurgeon::reconcile(&mut loaded.doc, &root)?;
+    cache.insert_with_root(key.clone(), &root)?;
     Ok(())
 }
 

@@ -127,8 +127,10 @@ impl Store {
             pending: pending.clone(),
             apply_error: None,
         };
-        // Notes captured before a crash are applied before anything reads them.
-        while journal::apply_batch(&mut state, 256)? > 0 {}
+        // Notes captured before a crash are applied before anything reads them. A
+        // failure here (a full disk) must not lock anyone out of their data: it is
+        // reported by `journal_status` and retried.
+        settle_locked(&mut state);
         let capture = db::open_secondary(&dir.join(DB_FILE), key, options.durability)?;
         let blobs = insikt_media::BlobStore::open(&dir.join(BLOB_DIR), key.as_bytes())?;
         let inner = Arc::new(Mutex::new(state));
@@ -208,8 +210,7 @@ impl Store {
         }
         refuse_erased(conn, key)?;
         let outcome = (|| {
-            let loaded = cache.insert_new(key.clone());
-            autosurgeon::reconcile(&mut loaded.doc, root)?;
+            let loaded = cache.insert_with_root(key.clone(), root)?;
             let tx = conn.transaction()?;
             docs::persist(&tx, key, project, loaded)?;
             index(&tx, &loaded.doc)?;
@@ -245,8 +246,7 @@ impl Store {
     /// its own writes. Cheap when nothing is pending.
     fn settle(&self) -> Result<()> {
         if journal::any(&self.pending) {
-            let mut guard = self.lock();
-            while journal::any(&guard.pending) && journal::apply_batch(&mut guard, 256)? > 0 {}
+            settle_locked(&mut self.lock());
         }
         Ok(())
     }
@@ -254,7 +254,9 @@ impl Store {
     /// Runs a query on the index after applying pending notes.
     fn read_query<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
         let mut guard = self.lock();
-        while journal::any(&guard.pending) && journal::apply_batch(&mut guard, 256)? > 0 {}
+        if journal::any(&guard.pending) {
+            settle_locked(&mut guard);
+        }
         f(&guard.conn)
     }
 
@@ -268,12 +270,25 @@ impl Store {
     }
 
     /// Appends a captured note to the journal and wakes the worker.
-    fn enqueue_note(&self, note: &journal::Pending) -> Result<()> {
-        self.capture(|c| journal::enqueue(c, note))?;
-        self.pending
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    /// Runs a capture — checks and journal insert — in one immediate transaction on
+    /// the capture connection, then wakes the worker. The pending count is raised
+    /// before the insert (and lowered if it fails), so a read after this returns
+    /// always knows the note may be pending.
+    fn capture_note<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        use std::sync::atomic::Ordering;
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        let outcome = self.capture(|c| {
+            let tx =
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+            let r = f(&tx)?;
+            tx.commit()?;
+            Ok(r)
+        });
+        if outcome.is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+        }
         self.worker.notify();
-        Ok(())
+        outcome
     }
 
     /// How many captured notes wait to be applied, and the last error applying them
@@ -400,6 +415,21 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+}
+
+/// Applies pending notes in small transactions (capture waits for each), recording a
+/// failure instead of returning it: reads go on with what is applied.
+fn settle_locked(state: &mut State) {
+    while journal::any(&state.pending) {
+        match journal::apply_batch(state, 32) {
+            Ok(0) => break,
+            Ok(_) => state.apply_error = None,
+            Err(e) => {
+                state.apply_error = Some(e);
+                break;
+            }
+        }
     }
 }
 

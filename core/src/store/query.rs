@@ -210,10 +210,12 @@ impl Store {
             // FTS5 walks its matches newest first cheaply, and ranks a rowid range cheaply.
             let oldest: Option<i64> = c
                 .prepare_cached(&format!(
-                    "SELECT min(rowid) FROM (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?1
-                     ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES})"
+                    "SELECT min(id) FROM (
+                         SELECT notes_fts.rowid AS id FROM notes_fts JOIN notes m ON m.rowid = notes_fts.rowid
+                         WHERE notes_fts MATCH ?1 AND m.project = ?2 AND m.deleted = 0
+                         ORDER BY notes_fts.rowid DESC LIMIT {SEARCH_CANDIDATES})"
                 ))?
-                .query_row([&fts], |r| r.get(0))?;
+                .query_row(params![fts, project.as_str()], |r| r.get(0))?;
             let Some(oldest) = oldest else {
                 return Ok(Vec::new());
             };

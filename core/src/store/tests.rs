@@ -750,3 +750,180 @@ mod media {
         store.blob(&found.thumbnail.unwrap().hash).unwrap();
     }
 }
+
+mod review {
+    use super::*;
+    use crate::domain::MemberRole;
+
+    /// Two devices that both hold the session.
+    fn two_devices() -> (
+        tempfile::TempDir,
+        Store,
+        Store,
+        ProjectId,
+        ParticipantId,
+        crate::ids::SessionId,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(&dir.path().join("a"), &key()).unwrap();
+        let b = Store::open(&dir.path().join("b"), &StoreKey::from_bytes([3; 32])).unwrap();
+        let (project, child, session) = interview(&a);
+        a.add_member_with_id(&project, b.me().clone(), "B", MemberRole::Researcher)
+            .unwrap();
+        sync(&a, &b);
+        (dir, a, b, project, child, session)
+    }
+
+    fn sync(from: &Store, to: &Store) {
+        for k in from.document_keys().unwrap() {
+            to.merge_document(&k, &from.document_bytes(&k).unwrap())
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn two_devices_creating_the_same_material_document_keep_both_notes() {
+        let (_dir, a, b, _, _, session) = two_devices();
+        a.add_note(&session, NewNote::new(NoteKind::Plain, "Från A"))
+            .unwrap();
+        b.add_note(&session, NewNote::new(NoteKind::Plain, "Från B"))
+            .unwrap();
+        sync(&a, &b);
+        sync(&b, &a);
+        for s in [&a, &b] {
+            let mut texts: Vec<String> = s
+                .notes(&session)
+                .unwrap()
+                .into_iter()
+                .map(|n| n.text)
+                .collect();
+            texts.sort();
+            assert_eq!(texts, vec!["Från A", "Från B"]);
+        }
+    }
+
+    #[test]
+    fn an_inbox_written_on_two_devices_keeps_entries_and_messages() {
+        let (_dir, a, b, _, child, _) = two_devices();
+        a.send_message(&child, "Tack!").unwrap();
+        let entry = crate::NewDiaryEntry {
+            text: "Min dag".into(),
+            ..Default::default()
+        };
+        b.submit_diary_entry(&child, entry).unwrap();
+        sync(&a, &b);
+        sync(&b, &a);
+        for s in [&a, &b] {
+            let inbox = s.inbox(&child).unwrap();
+            assert_eq!((inbox.entries.len(), inbox.messages.len()), (1, 1));
+        }
+    }
+
+    #[test]
+    fn a_journal_row_that_cannot_be_applied_blocks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let session = {
+            let store = store_in(dir.path());
+            let (_, _, session) = interview(&store);
+            store
+                .add_note(&session, NewNote::new(NoteKind::Plain, "före"))
+                .unwrap();
+            store.notes(&session).unwrap();
+            session
+        };
+        {
+            // A row the journal cannot decode, as a bug or a bad disk might leave.
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            conn.execute_batch(&key().sqlcipher_pragma()).unwrap();
+            conn.execute(
+                "INSERT INTO pending_notes (session, project, note) VALUES (?1, 'x', X'00FF')",
+                [session.as_str()],
+            )
+            .unwrap();
+        }
+        let store = store_in(dir.path());
+        store
+            .add_note(&session, NewNote::new(NoteKind::Plain, "efter"))
+            .unwrap();
+        let texts: Vec<String> = store
+            .notes(&session)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.text)
+            .collect();
+        assert_eq!(texts, vec!["före", "efter"]);
+        assert_eq!(store.journal_status(), (0, None));
+    }
+
+    #[test]
+    fn search_in_one_project_is_not_crowded_out_by_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (small, _, s1) = interview(&store);
+        store
+            .add_note(&s1, NewNote::new(NoteKind::Plain, "skolan i Rinkeby"))
+            .unwrap();
+        let big = store.create_project("Stor", Lang::Sv, "Sara").unwrap();
+        let s2 = store
+            .start_session(
+                &big,
+                NewSession {
+                    kind: SessionKind::Observation,
+                    title: "x".into(),
+                    participants: vec![],
+                    place: None,
+                    guide: None,
+                    started_at: None,
+                },
+            )
+            .unwrap();
+        for i in 0..(crate::store::query::SEARCH_CANDIDATES + 10) {
+            store
+                .add_note(&s2, NewNote::new(NoteKind::Plain, format!("skolan {i}")))
+                .unwrap();
+        }
+        assert_eq!(store.search(&small, "skolan", 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_deleted_word_leaves_the_search_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (_, _, session) = interview(&store);
+        let note = store
+            .add_note(&session, NewNote::new(NoteKind::Plain, "zyxhemligtord"))
+            .unwrap();
+        store.notes(&session).unwrap();
+        store.delete_note(&note).unwrap();
+        let left: i64 = store
+            .query(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM notes_fts_data WHERE instr(block, CAST('zyxhemligtord' AS BLOB)) > 0",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn a_document_whose_content_contradicts_its_name_is_refused() {
+        let (_dir, a, b, _, _, session) = two_devices();
+        a.add_note(&session, NewNote::new(NoteKind::Plain, "x"))
+            .unwrap();
+        let real = a
+            .document_keys()
+            .unwrap()
+            .into_iter()
+            .find(|k| matches!(k, DocKey::Material(..)))
+            .unwrap();
+        let bytes = a.document_bytes(&real).unwrap();
+        let forged = DocKey::Material(session.clone(), ParticipantId::new());
+        assert!(matches!(
+            b.merge_document(&forged, &bytes),
+            Err(Error::Document(_))
+        ));
+        assert!(b.document_keys().unwrap().iter().all(|k| k != &forged));
+    }
+}
