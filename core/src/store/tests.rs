@@ -927,3 +927,32 @@ mod review {
         assert!(b.document_keys().unwrap().iter().all(|k| k != &forged));
     }
 }
+
+mod forged {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        /// Bytes from a bad peer — random, or a real document cut or bit-flipped — get
+        /// an error or a harmless merge, never a panic, and the store keeps working.
+        #[test]
+        fn forged_documents_never_panic(noise in proptest::collection::vec(any::<u8>(), 0..512), cut in 0usize..4096, flip in 0usize..4096) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store_in(dir.path());
+            let (_, _, session) = interview(&store);
+            store.add_note(&session, NewNote::new(NoteKind::Plain, "riktig anteckning")).unwrap();
+            let key = DocKey::Session(session.clone());
+            let real = store.document_bytes(&key).unwrap();
+            let mut flipped = real.clone();
+            let at = flip % flipped.len();
+            flipped[at] ^= 0x5a;
+            let other = DocKey::Material(session.clone(), ParticipantId::new());
+            for bytes in [noise.clone(), real[..cut.min(real.len())].to_vec(), flipped] {
+                let _ = store.merge_document(&key, &bytes);
+                let _ = store.merge_document(&other, &bytes);
+            }
+            prop_assert_eq!(store.notes(&session).unwrap().len(), 1);
+        }
+    }
+}

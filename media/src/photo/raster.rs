@@ -118,14 +118,113 @@ impl Rgb8 {
     /// Baseline JPEG, 4:2:0, JFIF APP0 only: no EXIF, XMP, ICC, comment or thumbnail can be
     /// written because none is given to the encoder.
     pub fn encode_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
-        let w = u16::try_from(self.width).map_err(|_| MediaError::Encode)?;
-        let h = u16::try_from(self.height).map_err(|_| MediaError::Encode)?;
+        self.encode_jpeg_oriented(Orientation::NoTransforms, quality)
+    }
+
+    /// Like [`Rgb8::encode_jpeg`] of `self.apply_orientation(o)`, without building that
+    /// turned copy: the encoder reads each upright row straight from these stored pixels
+    /// (a 12 MP transpose and its 36 MB buffer cost more than the strided reads).
+    pub fn encode_jpeg_oriented(&self, o: Orientation, quality: u8) -> Result<Vec<u8>> {
+        let (uw, uh) = super::jpeg::upright_size(self.width, self.height, o);
+        let w = u16::try_from(uw).map_err(|_| MediaError::Encode)?;
+        let h = u16::try_from(uh).map_err(|_| MediaError::Encode)?;
         let mut out = Vec::with_capacity(self.data.len() / 8);
         let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
         enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-        enc.encode(&self.data, w, h, jpeg_encoder::ColorType::Rgb)
-            .map_err(|_| MediaError::Encode)?;
+        if o == Orientation::NoTransforms {
+            // The crate's own RGB path has AVX2 colour conversion.
+            enc.encode(&self.data, w, h, jpeg_encoder::ColorType::Rgb)
+        } else {
+            enc.encode_image(OrientedRows::new(self, o, w, h))
+        }
+        .map_err(|_| MediaError::Encode)?;
         Ok(out)
+    }
+}
+
+/// An [`Rgb8`] seen through an EXIF orientation, row by upright row, as YCbCr for the
+/// encoder. Upright pixel `(x, y)` is stored pixel `base + x * step_x + y * step_y`.
+struct OrientedRows<'a> {
+    px: &'a [[u8; 3]],
+    width: u16,
+    height: u16,
+    base: isize,
+    step_x: isize,
+    step_y: isize,
+}
+
+impl<'a> OrientedRows<'a> {
+    fn new(src: &'a Rgb8, o: Orientation, width: u16, height: u16) -> Self {
+        let (sw, sh) = (src.width as isize, src.height as isize);
+        // Stored index of stored (sx, sy) is sy * sw + sx. For each orientation: where the
+        // upright origin lies, and how stored coordinates move along upright x and y.
+        let (sx0, sy0, dxx, dxy, dyx, dyy) = match o {
+            Orientation::NoTransforms => (0, 0, 1, 0, 0, 1),
+            Orientation::FlipHorizontal => (sw - 1, 0, -1, 0, 0, 1),
+            Orientation::FlipVertical => (0, sh - 1, 1, 0, 0, -1),
+            Orientation::Rotate180 => (sw - 1, sh - 1, -1, 0, 0, -1),
+            // Upright (x, y) = stored (y, H-1-x).
+            Orientation::Rotate90 => (0, sh - 1, 0, -1, 1, 0),
+            // Upright (x, y) = stored (W-1-y, x).
+            Orientation::Rotate270 => (sw - 1, 0, 0, 1, -1, 0),
+            // Transpose: upright (x, y) = stored (y, x).
+            Orientation::Rotate90FlipH => (0, 0, 0, 1, 1, 0),
+            // Transverse: upright (x, y) = stored (W-1-y, H-1-x).
+            Orientation::Rotate270FlipH => (sw - 1, sh - 1, 0, -1, -1, 0),
+        };
+        OrientedRows {
+            px: src.data.as_chunks::<3>().0,
+            width,
+            height,
+            base: sy0 * sw + sx0,
+            step_x: dxy * sw + dxx,
+            step_y: dyy * sw + dyx,
+        }
+    }
+}
+
+impl jpeg_encoder::ImageBuffer for OrientedRows<'_> {
+    fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
+        jpeg_encoder::JpegColorType::Ycbcr
+    }
+
+    fn width(&self) -> u16 {
+        self.width
+    }
+
+    fn height(&self) -> u16 {
+        self.height
+    }
+
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        // Gather a chunk of the upright row, then convert it in a loop the compiler can
+        // vectorise; same fixed-point formula as `jpeg_encoder::rgb_to_ycbcr`.
+        const CHUNK: usize = 64;
+        let mut start = self.base + y as isize * self.step_y;
+        let w = usize::from(self.width);
+        let mut x = 0;
+        let (mut r, mut g, mut b) = ([0i32; CHUNK], [0i32; CHUNK], [0i32; CHUNK]);
+        let (mut yo, mut cbo, mut cro) = ([0u8; CHUNK], [0u8; CHUNK], [0u8; CHUNK]);
+        while x < w {
+            let n = CHUNK.min(w - x);
+            for i in 0..n {
+                let p = self.px[(start + i as isize * self.step_x) as usize];
+                r[i] = i32::from(p[0]);
+                g[i] = i32::from(p[1]);
+                b[i] = i32::from(p[2]);
+            }
+            for i in 0..CHUNK {
+                let (r, g, b) = (r[i], g[i], b[i]);
+                yo[i] = ((19595 * r + 38470 * g + 7471 * b + 0x7FFF) >> 16) as u8;
+                cbo[i] = ((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 0x7FFF) >> 16) as u8;
+                cro[i] = ((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 0x7FFF) >> 16) as u8;
+            }
+            buffers[0].extend_from_slice(&yo[..n]);
+            buffers[1].extend_from_slice(&cbo[..n]);
+            buffers[2].extend_from_slice(&cro[..n]);
+            start += n as isize * self.step_x;
+            x += n;
+        }
     }
 }
 
