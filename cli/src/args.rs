@@ -149,6 +149,13 @@ pub enum ParticipantCmd {
     },
     /// List participants and their consent.
     List,
+    /// Erase everything about a participant on this device, for good.
+    Erase {
+        code: String,
+        /// Confirm: erasure cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -145,6 +145,19 @@ fn participant(ctx: &Ctx, c: &ParticipantCmd) -> Result<(), Error> {
             )?;
             println!("{id}");
         }
+        ParticipantCmd::Erase { code, yes } => {
+            if !yes {
+                return Err(Error::InvalidInput(
+                    "erasure cannot be undone: add --yes to confirm",
+                ));
+            }
+            let p = ctx.participant(&project, code)?;
+            let r = ctx.store.erase_participant(&p)?;
+            println!(
+                "erased: {} documents, {} notes, {} files",
+                r.documents, r.notes, r.blobs
+            );
+        }
         ParticipantCmd::List => {
             for p in ctx.store.participants(&project)? {
                 println!(

@@ -41,6 +41,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc, seq)
     ) WITHOUT ROWID;
     CREATE TABLE tombstones (doc TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
+    -- Who did what to which participant's data: never the content.
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        participant TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
     -- Journal rows that could not be decoded, kept for recovery rather than dropped.
     CREATE TABLE failed_notes (seq INTEGER PRIMARY KEY, note BLOB NOT NULL);
     -- Captured notes not yet applied to their documents (see journal.rs).

@@ -59,7 +59,7 @@ fn stored(r: &Rendition) -> StoredBlob {
     }
 }
 
-fn parse_hash(hex_text: &str) -> Result<BlobHash> {
+pub(crate) fn parse_hash(hex_text: &str) -> Result<BlobHash> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(hex_text, &mut bytes)
         .map_err(|_| Error::InvalidInput("not a blob hash"))?;

@@ -8,6 +8,7 @@
 
 mod db;
 mod docs;
+mod erase;
 mod field;
 mod focus;
 mod index;
@@ -23,6 +24,7 @@ mod tests;
 
 pub use db::{Durability, SCHEMA_VERSION};
 pub use docs::DocKey;
+pub use erase::ErasureReport;
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
 pub use views::*;

@@ -543,6 +543,10 @@ mod media {
         w
     }
 
+    pub(super) fn all_store_bytes_pub(dir: &Path) -> Vec<u8> {
+        all_store_bytes(dir)
+    }
+
     fn all_store_bytes(dir: &Path) -> Vec<u8> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
@@ -954,5 +958,150 @@ mod forged {
             }
             prop_assert_eq!(store.notes(&session).unwrap().len(), 1);
         }
+    }
+}
+
+mod erasure {
+    use super::*;
+    use crate::NewPhoto;
+    use insikt_media::sample::phone_photo;
+
+    /// Every live byte of the database, decrypted, as a plaintext SQLite file.
+    fn decrypted_dump(store: &Store, dir: &Path) -> Vec<u8> {
+        let out = dir.join("plain-dump.db");
+        let _ = std::fs::remove_file(&out);
+        store
+            .query(|c| {
+                c.execute(
+                    "ATTACH DATABASE ?1 AS plain KEY ''",
+                    [out.to_str().unwrap()],
+                )?;
+                c.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))?;
+                c.execute_batch("DETACH DATABASE plain;")?;
+                Ok(())
+            })
+            .unwrap();
+        std::fs::read(&out).unwrap()
+    }
+
+    fn contains(hay: &[u8], needle: &str) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn erasing_a_participant_destroys_their_material_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (project, child, alone) = interview(&store);
+        store
+            .record_consent(&child, ConsentScope::Photos, GivenBy::Guardian, "v1")
+            .unwrap();
+        let other = store
+            .add_participant(&project, "P-02", ParticipantRole::Staff, AgeBand::Adult)
+            .unwrap();
+        store
+            .record_consent(&other, ConsentScope::Notes, GivenBy::Participant, "v1")
+            .unwrap();
+        let group = store
+            .start_session(
+                &project,
+                NewSession {
+                    kind: SessionKind::Interview,
+                    title: "Grupp".into(),
+                    participants: vec![child.clone(), other.clone()],
+                    place: None,
+                    guide: None,
+                    started_at: None,
+                },
+            )
+            .unwrap();
+        let quote = store
+            .add_note(
+                &alone,
+                NewNote::new(NoteKind::Quote, "hemlighetzebra i skolan"),
+            )
+            .unwrap();
+        let mut about = NewNote::new(NoteKind::Plain, "gruppzebra sa barnet");
+        about.about = Some(child.clone());
+        store.add_note(&group, about).unwrap();
+        let mut staff = NewNote::new(NoteKind::Plain, "personalens anteckning stannar");
+        staff.about = Some(other.clone());
+        store.add_note(&group, staff).unwrap();
+        let photo = store
+            .add_photo(
+                &alone,
+                &phone_photo(320, 240, 1),
+                NewPhoto {
+                    caption: "teckningzebra".into(),
+                    appears: vec![child.clone()],
+                    redactions: vec![],
+                },
+            )
+            .unwrap();
+        let (_, a) = store.attachment(&photo).unwrap();
+        let insight = store
+            .add_insight(
+                &project,
+                "Barn känner sig inte hörda",
+                std::slice::from_ref(&quote),
+                "",
+            )
+            .unwrap();
+        let stale = [
+            DocKey::Material(alone.clone(), child.clone()),
+            DocKey::Session(alone.clone()),
+        ]
+        .map(|k| (k.clone(), store.document_bytes(&k).unwrap()));
+        assert!(
+            contains(&decrypted_dump(&store, scratch.path()), "hemlighetzebra"),
+            "the scan can see text"
+        );
+
+        let report = store.erase_participant(&child).unwrap();
+        assert!(
+            report.documents >= 4 && report.notes >= 2 && report.blobs == 3,
+            "{report:?}"
+        );
+
+        assert!(store
+            .participants(&project)
+            .unwrap()
+            .iter()
+            .all(|p| p.id != child));
+        let sessions = store.sessions(&project).unwrap();
+        assert_eq!(sessions.len(), 1, "the session with only the child is gone");
+        assert_eq!(sessions[0].participants, vec![other.clone()]);
+        assert_eq!(
+            store.notes(&group).unwrap().len(),
+            1,
+            "the staff member's note stays"
+        );
+        assert!(store.search(&project, "zebra", 10).unwrap().is_empty());
+        assert!(matches!(
+            store.insight_evidence(&project, &insight).unwrap()[0],
+            EvidenceView::Erased { .. }
+        ));
+        for hash in a.hashes() {
+            assert!(store.blob(hash).is_err());
+        }
+        // An old device sending the erased documents back is refused.
+        for (key, bytes) in &stale {
+            assert!(matches!(
+                store.merge_document(key, bytes),
+                Err(Error::Erased { .. })
+            ));
+        }
+        assert!(matches!(
+            store.add_note(&alone, NewNote::new(NoteKind::Plain, "x")),
+            Err(Error::Erased { .. })
+        ));
+        let dump = decrypted_dump(&store, scratch.path());
+        for word in ["hemlighetzebra", "gruppzebra", "teckningzebra", "P-01"] {
+            assert!(!contains(&dump, word), "{word} survived erasure");
+        }
+        // Nothing in the store directory holds the photo's bytes either.
+        let files = super::media::all_store_bytes_pub(dir.path());
+        assert!(!contains(&files, "teckningzebra"));
     }
 }

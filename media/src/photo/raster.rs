@@ -2,6 +2,8 @@
 //! orientation, resizing and JPEG encoding. Every output passes through [`Rgb8::encode_jpeg`],
 //! which writes pixels and a bare JFIF header and nothing else.
 
+use std::cell::{Cell, RefCell};
+
 use fast_image_resize as fir;
 use image::metadata::Orientation;
 
@@ -144,6 +146,10 @@ impl Rgb8 {
 
 /// An [`Rgb8`] seen through an EXIF orientation, row by upright row, as YCbCr for the
 /// encoder. Upright pixel `(x, y)` is stored pixel `base + x * step_x + y * step_y`.
+///
+/// For a quarter turn an upright row is a stored column: reading it pixel by pixel would
+/// touch a new cache line and page per pixel. So a strip of [`STRIP`] upright rows (one MCU
+/// row) is gathered at once, walking each stored row's run of `STRIP` adjacent pixels.
 struct OrientedRows<'a> {
     px: &'a [[u8; 3]],
     width: u16,
@@ -151,7 +157,13 @@ struct OrientedRows<'a> {
     base: isize,
     step_x: isize,
     step_y: isize,
+    /// First upright row held in `strip`, or `usize::MAX` before the first fill.
+    strip_y0: Cell<usize>,
+    strip: RefCell<Vec<[u8; 3]>>,
 }
+
+/// Upright rows gathered at once: the encoder's MCU height for 4:2:0.
+const STRIP: usize = 16;
 
 impl<'a> OrientedRows<'a> {
     fn new(src: &'a Rgb8, o: Orientation, width: u16, height: u16) -> Self {
@@ -179,7 +191,25 @@ impl<'a> OrientedRows<'a> {
             base: sy0 * sw + sx0,
             step_x: dxy * sw + dxx,
             step_y: dyy * sw + dyx,
+            strip_y0: Cell::new(usize::MAX),
+            strip: RefCell::new(vec![[0; 3]; usize::from(width) * STRIP]),
         }
+    }
+
+    /// Gathers upright rows `y0..y0 + STRIP` (fewer at the bottom) into `strip`.
+    fn fill_strip(&self, y0: usize, strip: &mut [[u8; 3]]) {
+        let w = usize::from(self.width);
+        let rows = STRIP.min(usize::from(self.height) - y0);
+        let mut at = self.base + y0 as isize * self.step_y;
+        for x in 0..w {
+            let mut p = at;
+            for r in 0..rows {
+                strip[r * w + x] = self.px[p as usize];
+                p += self.step_y;
+            }
+            at += self.step_x;
+        }
+        self.strip_y0.set(y0);
     }
 }
 
@@ -197,33 +227,29 @@ impl jpeg_encoder::ImageBuffer for OrientedRows<'_> {
     }
 
     fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
-        // Gather a chunk of the upright row, then convert it in a loop the compiler can
-        // vectorise; same fixed-point formula as `jpeg_encoder::rgb_to_ycbcr`.
-        const CHUNK: usize = 64;
-        let mut start = self.base + y as isize * self.step_y;
+        let y = usize::from(y);
+        let y0 = y - y % STRIP;
+        let mut strip = self.strip.borrow_mut();
+        if self.strip_y0.get() != y0 {
+            self.fill_strip(y0, &mut strip);
+        }
         let w = usize::from(self.width);
-        let mut x = 0;
-        let (mut r, mut g, mut b) = ([0i32; CHUNK], [0i32; CHUNK], [0i32; CHUNK]);
+        let row = &strip[(y - y0) * w..(y - y0 + 1) * w];
+        // Same fixed-point formula as `jpeg_encoder::rgb_to_ycbcr`, in chunks the compiler
+        // can vectorise.
+        const CHUNK: usize = 64;
         let (mut yo, mut cbo, mut cro) = ([0u8; CHUNK], [0u8; CHUNK], [0u8; CHUNK]);
-        while x < w {
-            let n = CHUNK.min(w - x);
-            for i in 0..n {
-                let p = self.px[(start + i as isize * self.step_x) as usize];
-                r[i] = i32::from(p[0]);
-                g[i] = i32::from(p[1]);
-                b[i] = i32::from(p[2]);
-            }
-            for i in 0..CHUNK {
-                let (r, g, b) = (r[i], g[i], b[i]);
+        for px in row.chunks(CHUNK) {
+            for (i, p) in px.iter().enumerate() {
+                let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
                 yo[i] = ((19595 * r + 38470 * g + 7471 * b + 0x7FFF) >> 16) as u8;
                 cbo[i] = ((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 0x7FFF) >> 16) as u8;
                 cro[i] = ((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 0x7FFF) >> 16) as u8;
             }
+            let n = px.len();
             buffers[0].extend_from_slice(&yo[..n]);
             buffers[1].extend_from_slice(&cbo[..n]);
             buffers[2].extend_from_slice(&cro[..n]);
-            start += n as isize * self.step_x;
-            x += n;
         }
     }
 }

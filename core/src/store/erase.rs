@@ -1,0 +1,197 @@
+//! Erasure: when consent is withdrawn (or a coordinator orders it), a participant's
+//! material is destroyed on this device — whole documents, their index and search
+//! rows, pending captures, photos and recordings — and tombstones make sure it never
+//! comes back, whatever an old device sends later.
+
+use rusqlite::params;
+use std::collections::BTreeSet;
+
+use super::docs::DocKey;
+use super::{index, settle_locked, State, Store};
+use crate::domain::{MemberRole, SessionDoc};
+use crate::error::{Error, Result};
+use crate::ids::{ParticipantId, SessionId};
+use crate::time::Timestamp;
+
+/// What an erasure destroyed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureReport {
+    /// Documents destroyed and tombstoned.
+    pub documents: usize,
+    /// Notes (including diary entries and transcript segments) removed from the index.
+    pub notes: usize,
+    /// Photo and recording files destroyed.
+    pub blobs: usize,
+}
+
+impl Store {
+    /// Erases everything about a participant on this device: their record and
+    /// consent, their material in every session, their inbox, the sessions in which
+    /// they were the only participant, and the photos and recordings in those. The
+    /// documents are deleted, the database rewritten so no freed page keeps their
+    /// bytes, and tombstones refuse them from then on. Insights that cited the erased
+    /// notes keep their statement and show the evidence as erased.
+    pub fn erase_participant(&self, participant: &ParticipantId) -> Result<ErasureReport> {
+        let project = self
+            .query(|c| {
+                c.query_row(
+                    "SELECT project FROM participants WHERE id = ?1",
+                    [participant.as_str()],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(Error::from)
+            })
+            .map(crate::ids::ProjectId::from)
+            .map_err(|_| Error::not_found(ParticipantId::WHAT, participant))?;
+        self.require_role(
+            &project,
+            &[MemberRole::Coordinator],
+            "erasing a participant",
+        )?;
+        let (doomed, shared_sessions) = self.erasure_plan(participant)?;
+        let hashes = self.hashes_in(&doomed)?;
+        let mut guard = self.lock();
+        settle_locked(&mut guard);
+        let report = destroy(&mut guard, participant, &doomed, &shared_sessions)?;
+        drop(guard);
+        let mut blobs = 0;
+        for hash in hashes {
+            if let Ok(h) = super::media::parse_hash(&hash) {
+                blobs += usize::from(self.blobs.delete(&h)?);
+            }
+        }
+        // Freed pages are zeroed (secure_delete); the WAL still holds old page images
+        // until it is checkpointed and truncated, and VACUUM rewrites the whole file.
+        self.query(|c| {
+            Ok(c.execute_batch(
+                "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+            )?)
+        })?;
+        Ok(ErasureReport { blobs, ..report })
+    }
+
+    /// The documents to destroy, and the sessions that stay (others took part) from
+    /// which the participant is removed.
+    fn erasure_plan(&self, participant: &ParticipantId) -> Result<(Vec<DocKey>, Vec<SessionId>)> {
+        self.settle()?;
+        let rows: Vec<(String, i64)> = self.query(|c| {
+            let mut stmt = c.prepare(
+                "SELECT sp.session, (SELECT count(*) FROM session_participants o WHERE o.session = sp.session)
+                 FROM session_participants sp WHERE sp.participant = ?1",
+            )?;
+            let rows = stmt.query_map([participant.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        let mut doomed = vec![
+            DocKey::Participant(participant.clone()),
+            DocKey::Inbox(participant.clone()),
+        ];
+        let mut shared = Vec::new();
+        for (session, members) in rows {
+            let session = SessionId::from(session);
+            doomed.push(DocKey::Material(session.clone(), participant.clone()));
+            if members <= 1 {
+                doomed.push(DocKey::Session(session));
+            } else {
+                shared.push(session);
+            }
+        }
+        Ok((doomed, shared))
+    }
+
+    fn hashes_in(&self, docs: &[DocKey]) -> Result<BTreeSet<String>> {
+        self.query(|c| {
+            let mut stmt = c.prepare(
+                "SELECT DISTINCT b.hash FROM blob_refs b JOIN attachments a ON a.id = b.attachment WHERE a.doc = ?1",
+            )?;
+            let mut out = BTreeSet::new();
+            for key in docs {
+                for h in stmt.query_map([key.to_string()], |r| r.get::<_, String>(0))? {
+                    out.insert(h?);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn destroy(
+    state: &mut State,
+    participant: &ParticipantId,
+    doomed: &[DocKey],
+    shared: &[SessionId],
+) -> Result<ErasureReport> {
+    let me = String::new();
+    let State { conn, cache, .. } = state;
+    // Take the participant out of the sessions that stay, and out of their notes'
+    // general lists, before the transaction that destroys the rest.
+    for session in shared {
+        let key = DocKey::Session(session.clone());
+        let loaded = cache.entry(conn, &key)?;
+        let mut s: SessionDoc = autosurgeon::hydrate(&loaded.doc)?;
+        s.participants.remove(participant.as_str());
+        autosurgeon::reconcile(&mut loaded.doc, &s)?;
+    }
+    let tx = conn.transaction()?;
+    let mut notes = 0;
+    let mut documents = 0;
+    for key in doomed {
+        let name = key.to_string();
+        notes += tx.execute("DELETE FROM notes WHERE doc = ?1", [&name])?;
+        index::remove_rows(&tx, key)?;
+        documents += tx.execute("DELETE FROM documents WHERE doc = ?1", [&name])?;
+        tx.execute("DELETE FROM chunks WHERE doc = ?1", [&name])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO tombstones (doc, erased_at) VALUES (?1, ?2)",
+            params![name, Timestamp::now().0],
+        )?;
+    }
+    // Notes about them, anywhere, that were captured but not applied yet.
+    let pending: Vec<(i64, Vec<u8>)> = {
+        let mut stmt = tx.prepare("SELECT seq, note FROM pending_notes")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (seq, json) in pending {
+        let about_them = serde_json::from_slice::<crate::domain::Note>(&json)
+            .map(|n| n.about.as_ref() == Some(participant))
+            .unwrap_or(false);
+        if about_them {
+            tx.execute("DELETE FROM pending_notes WHERE seq = ?1", [seq])?;
+        }
+    }
+    for session in shared {
+        let key = DocKey::Session(session.clone());
+        let project = crate::ids::ProjectId::from(tx.query_row(
+            "SELECT project FROM sessions WHERE id = ?1",
+            [session.as_str()],
+            |r| r.get::<_, String>(0),
+        )?);
+        let loaded = cache.entry(&tx, &key)?;
+        super::docs::persist(&tx, &key, &project, loaded)?;
+        index::reindex(&tx, &key, &loaded.doc, &me)?;
+    }
+    tx.execute(
+        "INSERT INTO audit (at, action, participant, detail) VALUES (?1, 'erase', ?2, ?3)",
+        params![
+            Timestamp::now().0,
+            participant.as_str(),
+            format!("{documents} documents, {notes} notes")
+        ],
+    )?;
+    let outcome = tx.commit();
+    for key in doomed {
+        cache.evict(key);
+    }
+    if outcome.is_err() {
+        for session in shared {
+            cache.evict(&DocKey::Session(session.clone()));
+        }
+    }
+    outcome?;
+    Ok(ErasureReport {
+        documents,
+        notes,
+        blobs: 0,
+    })
+}
