@@ -18,18 +18,24 @@ impl Device {
         Device { name, store }
     }
 
-    /// Sends every document this device holds to `other` (what a sync does, without
-    /// the network): returns how many documents changed on `other`.
+    /// Sends what a sync sends, without the network: first the tombstones of erased
+    /// documents (which `other` honours), then every document this device holds.
+    /// Returns how many documents changed on `other`.
     pub fn send_all_to(&self, other: &Device) -> usize {
+        let tombstones = self.store.tombstones().expect("list tombstones");
+        other
+            .store
+            .honour_tombstones(&tombstones)
+            .expect("honour tombstones");
         let mut changed = 0;
         for key in self.store.document_keys().expect("list documents") {
             let bytes = self.store.document_bytes(&key).expect("read document");
-            if other
-                .store
-                .merge_document(&key, &bytes)
-                .expect("merge document")
-            {
-                changed += 1;
+            match other.store.merge_document(&key, &bytes) {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                // The receiver erased it: it must stay erased there.
+                Err(insikt_core::Error::Erased { .. }) => {}
+                Err(e) => panic!("merge failed: {e}"),
             }
         }
         changed

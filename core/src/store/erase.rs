@@ -70,6 +70,50 @@ impl Store {
         Ok(ErasureReport { blobs, ..report })
     }
 
+    /// The documents erased on this device, for other devices to honour.
+    pub fn tombstones(&self) -> Result<Vec<DocKey>> {
+        self.query(|c| {
+            let mut stmt = c.prepare("SELECT doc FROM tombstones ORDER BY doc")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for name in rows {
+                out.push(name?.parse()?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Honours tombstones received from another device: every named document held
+    /// here is destroyed with its index rows and files, and all of them are refused
+    /// from now on — so a device that was away during an erasure purges what it
+    /// holds and can never send it back. Returns how many documents were destroyed.
+    pub fn honour_tombstones(&self, keys: &[DocKey]) -> Result<usize> {
+        let hashes = self.hashes_in(keys)?;
+        let mut guard = self.lock();
+        settle_locked(&mut guard);
+        let State { conn, cache, .. } = &mut *guard;
+        let tx = conn.transaction()?;
+        let (documents, _) = destroy_documents(&tx, keys)?;
+        tx.commit()?;
+        for key in keys {
+            cache.evict(key);
+        }
+        drop(guard);
+        for hash in hashes {
+            if let Ok(h) = super::media::parse_hash(&hash) {
+                self.blobs.delete(&h)?;
+            }
+        }
+        if documents > 0 {
+            self.query(|c| {
+                Ok(c.execute_batch(
+                    "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+                )?)
+            })?;
+        }
+        Ok(documents)
+    }
+
     /// The documents to destroy, and the sessions that stay (others took part) from
     /// which the participant is removed.
     fn erasure_plan(&self, participant: &ParticipantId) -> Result<(Vec<DocKey>, Vec<SessionId>)> {
@@ -133,19 +177,7 @@ fn destroy(
         autosurgeon::reconcile(&mut loaded.doc, &s)?;
     }
     let tx = conn.transaction()?;
-    let mut notes = 0;
-    let mut documents = 0;
-    for key in doomed {
-        let name = key.to_string();
-        notes += tx.execute("DELETE FROM notes WHERE doc = ?1", [&name])?;
-        index::remove_rows(&tx, key)?;
-        documents += tx.execute("DELETE FROM documents WHERE doc = ?1", [&name])?;
-        tx.execute("DELETE FROM chunks WHERE doc = ?1", [&name])?;
-        tx.execute(
-            "INSERT OR REPLACE INTO tombstones (doc, erased_at) VALUES (?1, ?2)",
-            params![name, Timestamp::now().0],
-        )?;
-    }
+    let (documents, notes) = destroy_documents(&tx, doomed)?;
     // Notes about them, anywhere, that were captured but not applied yet.
     let pending: Vec<(i64, Vec<u8>)> = {
         let mut stmt = tx.prepare("SELECT seq, note FROM pending_notes")?;
@@ -194,4 +226,26 @@ fn destroy(
         notes,
         blobs: 0,
     })
+}
+
+/// Deletes documents with their chunks and index rows, pending captures filed into
+/// them, and tombstones them. Returns (documents destroyed, notes removed).
+fn destroy_documents(tx: &rusqlite::Transaction, keys: &[DocKey]) -> Result<(usize, usize)> {
+    let mut notes = 0;
+    let mut documents = 0;
+    for key in keys {
+        let name = key.to_string();
+        notes += tx.execute("DELETE FROM notes WHERE doc = ?1", [&name])?;
+        index::remove_rows(tx, key)?;
+        documents += tx.execute("DELETE FROM documents WHERE doc = ?1", [&name])?;
+        tx.execute("DELETE FROM chunks WHERE doc = ?1", [&name])?;
+        if let DocKey::Session(s) = key {
+            tx.execute("DELETE FROM pending_notes WHERE session = ?1", [s.as_str()])?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO tombstones (doc, erased_at) VALUES (?1, ?2)",
+            params![name, Timestamp::now().0],
+        )?;
+    }
+    Ok((documents, notes))
 }
