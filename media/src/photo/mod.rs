@@ -202,15 +202,9 @@ pub fn ingest_photo(
             return copy_jpeg_original(bytes, layout, src.info, limits);
         }
     }
-    let max = RenditionKind::Original.max_long_edge();
-    if redactions.is_empty() {
-        // Unredacted: keep the stored pixels as they lie and let the encoder read them
-        // upright, so a sideways 12 MP photo is never transposed at full size.
-        let (stored, o) = src.decode_stored(bytes, max, limits)?;
-        return cut_oriented_renditions(stored.shrink_to(max)?, o, src.info);
-    }
-    let work = src.decode_upright(bytes, max, limits)?;
-    let original = redacted(work, src.info, redactions)?.shrink_to(max)?;
+    let work = src.decode_upright(bytes, RenditionKind::Original.max_long_edge(), limits)?;
+    let original =
+        redacted(work, src.info, redactions)?.shrink_to(RenditionKind::Original.max_long_edge())?;
     cut_renditions(original, src.info)
 }
 
@@ -284,31 +278,6 @@ fn cut_renditions(original_px: Rgb8, info: PhotoInfo) -> Result<PhotoRenditions>
     let preview_px = original_px.resized(w, h)?;
     drop(original_px);
     let (thumbnail, preview) = small_renditions(preview_px)?;
-    Ok(PhotoRenditions {
-        thumbnail,
-        preview,
-        original,
-        source: info,
-    })
-}
-
-/// [`cut_renditions`] for pixels still in stored orientation `o`: the original is encoded
-/// through the orientation, the preview is scaled first and turned upright at its small size.
-fn cut_oriented_renditions(
-    stored: Rgb8,
-    o: Orientation,
-    info: PhotoInfo,
-) -> Result<PhotoRenditions> {
-    if o == Orientation::NoTransforms {
-        return cut_renditions(stored, info);
-    }
-    let bytes = stored.encode_jpeg_oriented(o, RenditionKind::Original.quality())?;
-    let (w, h) = jpeg::upright_size(stored.width, stored.height, o);
-    let original = Rendition::new(RenditionKind::Original, w, h, bytes);
-    let (pw, ph) = stored.fit(RenditionKind::Preview.max_long_edge());
-    let preview_px = stored.resized(pw, ph)?;
-    drop(stored);
-    let (thumbnail, preview) = small_renditions(preview_px.apply_orientation(o))?;
     Ok(PhotoRenditions {
         thumbnail,
         preview,
@@ -399,23 +368,6 @@ impl Source {
             return Err(MediaError::Limits);
         }
         redact::validate(redactions, self.info.width, self.info.height)
-    }
-
-    /// Decodes like [`Source::decode_upright`] but leaves the pixels as stored, returning the
-    /// orientation still to apply.
-    fn decode_stored(
-        &self,
-        bytes: &[u8],
-        min_long_edge: u32,
-        limits: &IngestLimits,
-    ) -> Result<(Rgb8, Orientation)> {
-        match &self.kind {
-            SourceKind::Jpeg(layout) => Ok((
-                jpeg::decode(bytes, layout, min_long_edge, limits)?,
-                layout.orientation,
-            )),
-            SourceKind::Other(_) => other::decode(bytes, self.info.format, limits),
-        }
     }
 
     /// Decodes to an upright RGB buffer whose long edge is at least `min_long_edge` when the

@@ -2,8 +2,6 @@
 //! orientation, resizing and JPEG encoding. Every output passes through [`Rgb8::encode_jpeg`],
 //! which writes pixels and a bare JFIF header and nothing else.
 
-use std::cell::{Cell, RefCell};
-
 use fast_image_resize as fir;
 use image::metadata::Orientation;
 
@@ -120,137 +118,14 @@ impl Rgb8 {
     /// Baseline JPEG, 4:2:0, JFIF APP0 only: no EXIF, XMP, ICC, comment or thumbnail can be
     /// written because none is given to the encoder.
     pub fn encode_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
-        self.encode_jpeg_oriented(Orientation::NoTransforms, quality)
-    }
-
-    /// Like [`Rgb8::encode_jpeg`] of `self.apply_orientation(o)`, without building that
-    /// turned copy: the encoder reads each upright row straight from these stored pixels
-    /// (a 12 MP transpose and its 36 MB buffer cost more than the strided reads).
-    pub fn encode_jpeg_oriented(&self, o: Orientation, quality: u8) -> Result<Vec<u8>> {
-        let (uw, uh) = super::jpeg::upright_size(self.width, self.height, o);
-        let w = u16::try_from(uw).map_err(|_| MediaError::Encode)?;
-        let h = u16::try_from(uh).map_err(|_| MediaError::Encode)?;
+        let w = u16::try_from(self.width).map_err(|_| MediaError::Encode)?;
+        let h = u16::try_from(self.height).map_err(|_| MediaError::Encode)?;
         let mut out = Vec::with_capacity(self.data.len() / 8);
         let mut enc = jpeg_encoder::Encoder::new(&mut out, quality);
         enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-        if o == Orientation::NoTransforms {
-            // The crate's own RGB path has AVX2 colour conversion.
-            enc.encode(&self.data, w, h, jpeg_encoder::ColorType::Rgb)
-        } else {
-            enc.encode_image(OrientedRows::new(self, o, w, h))
-        }
-        .map_err(|_| MediaError::Encode)?;
+        enc.encode(&self.data, w, h, jpeg_encoder::ColorType::Rgb)
+            .map_err(|_| MediaError::Encode)?;
         Ok(out)
-    }
-}
-
-/// An [`Rgb8`] seen through an EXIF orientation, row by upright row, as YCbCr for the
-/// encoder. Upright pixel `(x, y)` is stored pixel `base + x * step_x + y * step_y`.
-///
-/// For a quarter turn an upright row is a stored column: reading it pixel by pixel would
-/// touch a new cache line and page per pixel. So a strip of [`STRIP`] upright rows (one MCU
-/// row) is gathered at once, walking each stored row's run of `STRIP` adjacent pixels.
-struct OrientedRows<'a> {
-    px: &'a [[u8; 3]],
-    width: u16,
-    height: u16,
-    base: isize,
-    step_x: isize,
-    step_y: isize,
-    /// First upright row held in `strip`, or `usize::MAX` before the first fill.
-    strip_y0: Cell<usize>,
-    strip: RefCell<Vec<[u8; 3]>>,
-}
-
-/// Upright rows gathered at once: the encoder's MCU height for 4:2:0.
-const STRIP: usize = 16;
-
-impl<'a> OrientedRows<'a> {
-    fn new(src: &'a Rgb8, o: Orientation, width: u16, height: u16) -> Self {
-        let (sw, sh) = (src.width as isize, src.height as isize);
-        // Stored index of stored (sx, sy) is sy * sw + sx. For each orientation: where the
-        // upright origin lies, and how stored coordinates move along upright x and y.
-        let (sx0, sy0, dxx, dxy, dyx, dyy) = match o {
-            Orientation::NoTransforms => (0, 0, 1, 0, 0, 1),
-            Orientation::FlipHorizontal => (sw - 1, 0, -1, 0, 0, 1),
-            Orientation::FlipVertical => (0, sh - 1, 1, 0, 0, -1),
-            Orientation::Rotate180 => (sw - 1, sh - 1, -1, 0, 0, -1),
-            // Upright (x, y) = stored (y, H-1-x).
-            Orientation::Rotate90 => (0, sh - 1, 0, -1, 1, 0),
-            // Upright (x, y) = stored (W-1-y, x).
-            Orientation::Rotate270 => (sw - 1, 0, 0, 1, -1, 0),
-            // Transpose: upright (x, y) = stored (y, x).
-            Orientation::Rotate90FlipH => (0, 0, 0, 1, 1, 0),
-            // Transverse: upright (x, y) = stored (W-1-y, H-1-x).
-            Orientation::Rotate270FlipH => (sw - 1, sh - 1, 0, -1, -1, 0),
-        };
-        OrientedRows {
-            px: src.data.as_chunks::<3>().0,
-            width,
-            height,
-            base: sy0 * sw + sx0,
-            step_x: dxy * sw + dxx,
-            step_y: dyy * sw + dyx,
-            strip_y0: Cell::new(usize::MAX),
-            strip: RefCell::new(vec![[0; 3]; usize::from(width) * STRIP]),
-        }
-    }
-
-    /// Gathers upright rows `y0..y0 + STRIP` (fewer at the bottom) into `strip`.
-    fn fill_strip(&self, y0: usize, strip: &mut [[u8; 3]]) {
-        let w = usize::from(self.width);
-        let rows = STRIP.min(usize::from(self.height) - y0);
-        let mut at = self.base + y0 as isize * self.step_y;
-        for x in 0..w {
-            let mut p = at;
-            for r in 0..rows {
-                strip[r * w + x] = self.px[p as usize];
-                p += self.step_y;
-            }
-            at += self.step_x;
-        }
-        self.strip_y0.set(y0);
-    }
-}
-
-impl jpeg_encoder::ImageBuffer for OrientedRows<'_> {
-    fn get_jpeg_color_type(&self) -> jpeg_encoder::JpegColorType {
-        jpeg_encoder::JpegColorType::Ycbcr
-    }
-
-    fn width(&self) -> u16 {
-        self.width
-    }
-
-    fn height(&self) -> u16 {
-        self.height
-    }
-
-    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
-        let y = usize::from(y);
-        let y0 = y - y % STRIP;
-        let mut strip = self.strip.borrow_mut();
-        if self.strip_y0.get() != y0 {
-            self.fill_strip(y0, &mut strip);
-        }
-        let w = usize::from(self.width);
-        let row = &strip[(y - y0) * w..(y - y0 + 1) * w];
-        // Same fixed-point formula as `jpeg_encoder::rgb_to_ycbcr`, in chunks the compiler
-        // can vectorise.
-        const CHUNK: usize = 64;
-        let (mut yo, mut cbo, mut cro) = ([0u8; CHUNK], [0u8; CHUNK], [0u8; CHUNK]);
-        for px in row.chunks(CHUNK) {
-            for (i, p) in px.iter().enumerate() {
-                let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
-                yo[i] = ((19595 * r + 38470 * g + 7471 * b + 0x7FFF) >> 16) as u8;
-                cbo[i] = ((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 0x7FFF) >> 16) as u8;
-                cro[i] = ((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 0x7FFF) >> 16) as u8;
-            }
-            let n = px.len();
-            buffers[0].extend_from_slice(&yo[..n]);
-            buffers[1].extend_from_slice(&cbo[..n]);
-            buffers[2].extend_from_slice(&cro[..n]);
-        }
     }
 }
 
