@@ -21,9 +21,9 @@ pub mod time;
 pub use error::{Error, Result};
 pub use i18n::Lang;
 pub use store::{
-    ConsentStatus, DocKey, Durability, ErasureReport, EvidenceView, IdeaRank, InsightView,
-    NewDiaryEntry, NewIdea, NewNote, NewPhoto, NewRecording, NewSession, NoteView, OpenOptions,
-    ParticipantView, ProjectSummary, SearchHit, SessionView, Store, StoreKey,
+    AuditEntry, ConsentStatus, DocKey, Durability, ErasureReport, EvidenceView, IdeaRank,
+    InsightView, NewDiaryEntry, NewIdea, NewNote, NewPhoto, NewRecording, NewSession, NoteView,
+    OpenOptions, ParticipantView, ProjectSummary, SearchHit, SessionView, Store, StoreKey,
 };
 pub use time::Timestamp;
 

@@ -45,6 +45,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE audit (
         seq INTEGER PRIMARY KEY,
         at INTEGER NOT NULL,
+        project TEXT NOT NULL,
+        member TEXT NOT NULL,
         action TEXT NOT NULL,
         participant TEXT NOT NULL,
         detail TEXT NOT NULL

@@ -52,7 +52,13 @@ impl Store {
         let hashes = self.hashes_in(&doomed)?;
         let mut guard = self.lock();
         settle_locked(&mut guard);
-        let report = destroy(&mut guard, participant, &doomed, &shared_sessions)?;
+        let report = destroy(
+            &mut guard,
+            self.me().as_str(),
+            participant,
+            &doomed,
+            &shared_sessions,
+        )?;
         drop(guard);
         let mut blobs = 0;
         for hash in hashes {
@@ -161,12 +167,18 @@ impl Store {
 
 fn destroy(
     state: &mut State,
+    me_member: &str,
     participant: &ParticipantId,
     doomed: &[DocKey],
     shared: &[SessionId],
 ) -> Result<ErasureReport> {
     let me = String::new();
     let State { conn, cache, .. } = state;
+    let project: String = conn.query_row(
+        "SELECT coalesce((SELECT project FROM participants WHERE id = ?1), '')",
+        [participant.as_str()],
+        |r| r.get(0),
+    )?;
     // Take the participant out of the sessions that stay, and out of their notes'
     // general lists, before the transaction that destroys the rest.
     for session in shared {
@@ -203,13 +215,13 @@ fn destroy(
         super::docs::persist(&tx, &key, &project, loaded)?;
         index::reindex(&tx, &key, &loaded.doc, &me)?;
     }
-    tx.execute(
-        "INSERT INTO audit (at, action, participant, detail) VALUES (?1, 'erase', ?2, ?3)",
-        params![
-            Timestamp::now().0,
-            participant.as_str(),
-            format!("{documents} documents, {notes} notes")
-        ],
+    super::audit(
+        &tx,
+        &project,
+        me_member,
+        "erase",
+        participant,
+        &format!("{documents} documents, {notes} notes"),
     )?;
     let outcome = tx.commit();
     for key in doomed {

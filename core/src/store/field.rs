@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
 use super::docs::{map_at, DocKey};
-use super::views::{NewDiaryEntry, NewNote, NewSession};
+use super::views::{AuditEntry, NewDiaryEntry, NewNote, NewSession};
 use super::{index, refuse_erased, Store};
 use crate::domain::{
     AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MemberRole, Note,
@@ -93,11 +93,14 @@ impl Store {
     fn modify_participant<R>(
         &self,
         id: &ParticipantId,
+        action: &'static str,
+        detail: String,
         f: impl FnOnce(&mut Participant) -> Result<R>,
     ) -> Result<R> {
         let project = self.participant_project(id)?;
         self.require_role(&project, FIELD, "recording consent")?;
         let key = DocKey::Participant(id.clone());
+        let me = self.me().as_str().to_string();
         self.write(
             &key,
             &project,
@@ -107,8 +110,32 @@ impl Store {
                 autosurgeon::reconcile(doc, &p)?;
                 Ok(r)
             },
-            |tx, doc, _| index::participant(tx, &autosurgeon::hydrate(doc)?),
+            |tx, doc, _| {
+                index::participant(tx, &autosurgeon::hydrate(doc)?)?;
+                super::audit(tx, project.as_str(), &me, action, id, &detail)
+            },
         )
+    }
+
+    /// The audit log of a project, newest first: who did what to which participant's
+    /// data (consent given and withdrawn, erasure), never the content. Coordinators only.
+    pub fn audit_log(&self, project: &ProjectId) -> Result<Vec<AuditEntry>> {
+        self.require_role(project, &[MemberRole::Coordinator], "reading the audit log")?;
+        self.query(|c| {
+            let mut stmt = c.prepare(
+                "SELECT at, member, action, participant, detail FROM audit WHERE project = ?1 ORDER BY seq DESC",
+            )?;
+            let rows = stmt.query_map([project.as_str()], |r| {
+                Ok(AuditEntry {
+                    at: Timestamp(r.get(0)?),
+                    member: r.get::<_, String>(1)?.into(),
+                    action: r.get(2)?,
+                    participant: r.get::<_, String>(3)?.into(),
+                    detail: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
     }
 
     /// Records consent for one scope, given by the participant or a guardian under
@@ -126,7 +153,13 @@ impl Store {
             ));
         }
         let me = self.me().clone();
-        self.modify_participant(participant, |p| {
+        let detail = format!(
+            "{} by {}, information {}",
+            scope.as_key(),
+            given_by.as_key(),
+            information_version.trim()
+        );
+        self.modify_participant(participant, "consent given", detail, |p| {
             let record = ConsentRecord {
                 id: ConsentId::new(),
                 scope,
@@ -151,7 +184,12 @@ impl Store {
         scope: Option<ConsentScope>,
         by: GivenBy,
     ) -> Result<()> {
-        self.modify_participant(participant, |p| {
+        let detail = format!(
+            "{} by {}",
+            scope.map(|s| s.as_key()).unwrap_or("all scopes"),
+            by.as_key()
+        );
+        self.modify_participant(participant, "consent withdrawn", detail, |p| {
             let now = Timestamp::now();
             for r in p.consents.values_mut() {
                 if r.is_active() && scope.is_none_or(|s| s == r.scope) {

@@ -420,6 +420,23 @@ impl Store {
     }
 }
 
+/// Appends to the audit log: who did what to which participant's data, never the
+/// content.
+pub(crate) fn audit(
+    tx: &Transaction,
+    project: &str,
+    member: &str,
+    action: &str,
+    participant: &crate::ids::ParticipantId,
+    detail: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit (at, project, member, action, participant, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(rusqlite::params![crate::time::Timestamp::now().0, project, member, action, participant.as_str(), detail])?;
+    Ok(())
+}
+
 /// Applies pending notes in small transactions (capture waits for each), recording a
 /// failure instead of returning it: reads go on with what is applied.
 fn settle_locked(state: &mut State) {

@@ -1100,6 +1100,12 @@ mod erasure {
         for word in ["hemlighetzebra", "gruppzebra", "teckningzebra", "P-01"] {
             assert!(!contains(&dump, word), "{word} survived erasure");
         }
+        // The coordinator sees who did what, never what was said.
+        let log = store.audit_log(&project).unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions.first(), Some(&"erase"));
+        assert!(actions.contains(&"consent given"));
+        assert!(log.iter().all(|e| !e.detail.contains("zebra")));
         // Nothing in the store directory holds the photo's bytes either.
         let files = super::media::all_store_bytes_pub(dir.path());
         assert!(!contains(&files, "teckningzebra"));

@@ -163,6 +163,16 @@ pub struct NewDiaryEntry {
     pub photo: Option<(Vec<u8>, String)>,
 }
 
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub member: crate::ids::MemberId,
+    pub action: String,
+    pub participant: ParticipantId,
+    pub detail: String,
+}
+
 /// An insight with its questions, for lists.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InsightView {
