@@ -111,7 +111,15 @@ impl Store {
     /// Opens the store in `dir` with explicit options.
     pub fn open_with(dir: &Path, key: &StoreKey, options: &OpenOptions) -> Result<Store> {
         if options.create {
-            std::fs::create_dir_all(dir)?;
+            if !dir.exists() {
+                std::fs::create_dir_all(dir)?;
+                // Encrypted or not, nobody else on the machine has business here.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+                }
+            }
         } else if !dir.join(DB_FILE).exists() {
             return Err(Error::not_found("store", "at the given location"));
         }

@@ -65,6 +65,17 @@ fn a_note_survives_reopening() {
     assert_eq!(notes[0].kind, NoteKind::Quote);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_new_store_directory_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("new-store");
+    store_in(&store_dir);
+    let mode = std::fs::metadata(&store_dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
 #[test]
 fn a_store_is_opened_by_one_handle_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
