@@ -171,8 +171,7 @@ impl BlobStore {
     }
 
     fn file_name(&self, hash: &BlobHash) -> String {
-        let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new_from_slice(&*self.name_key)
-            .expect("HMAC takes keys of any length");
+        let mut mac = hmac_with(&self.name_key);
         mac.update(hash.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -326,8 +325,7 @@ impl BlobStore {
     /// Creates the key-check marker on first open; afterwards compares against it, so a
     /// wrong master key is refused before anything is written.
     fn check_key(&self, check_key: &[u8; 32]) -> Result<()> {
-        let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new_from_slice(check_key)
-            .expect("HMAC takes keys of any length");
+        let mut mac = hmac_with(check_key);
         mac.update(b"insikt blob store key check");
         let path = self.dir.join(KEY_CHECK_FILE);
         match fs::read(&path) {
@@ -380,6 +378,14 @@ fn read_exact<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<()> {
         io::ErrorKind::UnexpectedEof => MediaError::Decrypt,
         k => MediaError::Io(k),
     })
+}
+
+/// HMAC-SHA256 keyed with a 32-byte key. HMAC pads a key shorter than its 64-byte block
+/// with zeros, so keying with the padded block is the same MAC — and cannot fail.
+fn hmac_with(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into())
 }
 
 #[cfg(test)]

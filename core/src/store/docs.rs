@@ -142,7 +142,10 @@ impl DocCache {
                 },
             );
         }
-        let loaded = self.docs.get_mut(key).expect("inserted above");
+        let loaded = self
+            .docs
+            .get_mut(key)
+            .ok_or_else(|| Error::not_found(key.kind(), key))?;
         loaded.used = clock;
         Ok(loaded)
     }

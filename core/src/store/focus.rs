@@ -199,7 +199,11 @@ impl Store {
             if elsewhere + u32::from(dots) > budget {
                 return Err(Error::InvalidInput("not enough dots left"));
             }
-            let votes = &mut p.ideas.get_mut(idea.as_str()).expect("checked above").votes;
+            let votes = &mut p
+                .ideas
+                .get_mut(idea.as_str())
+                .ok_or_else(|| Error::not_found(IdeaId::WHAT, idea))?
+                .votes;
             if dots == 0 {
                 votes.remove(me.as_str());
             } else {
