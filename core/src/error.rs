@@ -56,6 +56,12 @@ pub enum Error {
     /// An I/O error outside the database.
     #[error("i/o error ({0})")]
     Io(String),
+    /// Sync with a peer failed; the message is the protocol's reason (never content).
+    #[error("sync: {0}")]
+    Sync(String),
+    /// The hub refused this device (no or a wrong token, a revoked device).
+    #[error("the hub refused this device: {0}")]
+    Unauthorized(String),
 }
 
 /// Results of the core.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod i18n;
 pub mod ids;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -1,5 +1,7 @@
 //! Cross-crate scenarios live in `tests/`; this library holds what they share.
 
+pub mod sim;
+
 use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, ParticipantRole, SessionKind};
 use insikt_core::ids::{ParticipantId, ProjectId, SessionId};
 use insikt_core::{Lang, NewSession, Store, StoreKey};

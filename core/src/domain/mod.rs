@@ -21,8 +21,8 @@ pub use insight::{
 pub use media::{Attachment, AttachmentKind, StoredBlob};
 pub use participant::{AgeBand, Participant, ParticipantRole};
 pub use project::{
-    ChallengeCanvas, Decision, Member, MemberRole, Persona, ProjectDoc, SamplePlan, Stakeholder,
-    Step, StepState, StepStatus,
+    ChallengeCanvas, Decision, Erasure, Member, MemberRole, Persona, ProjectDoc, SamplePlan,
+    Stakeholder, Step, StepState, StepStatus,
 };
 pub use prose::Prose;
 pub use session::{

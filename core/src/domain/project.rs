@@ -226,6 +226,19 @@ pub struct ProjectDoc {
     pub sample_plan: Option<SamplePlan>,
     /// The dots each member may place when voting on ideas (three to five).
     pub dots_per_member: u8,
+    /// Erasures, by participant id: which documents were destroyed, so that every
+    /// device and the hub destroy and refuse them too. Ids only, never content.
+    #[autosurgeon(missing = "BTreeMap::new")]
+    pub erasures: BTreeMap<String, Erasure>,
+}
+
+/// A participant's erasure, as recorded in the project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Erasure {
+    pub at: Timestamp,
+    pub by: MemberId,
+    /// The names of the destroyed documents.
+    pub documents: Vec<String>,
 }
 
 impl ProjectDoc {
@@ -266,6 +279,7 @@ impl ProjectDoc {
             personas: BTreeMap::new(),
             sample_plan: None,
             dots_per_member: 3,
+            erasures: BTreeMap::new(),
         }
     }
 

@@ -223,6 +223,35 @@ impl DocCache {
     }
 }
 
+/// Which document this is, read from its content: every document's root names it
+/// (a project or a participant by `id`; a session by `id` with its `kind`; material
+/// by `session_id` and `participant_id`; an inbox by `participant_id`).
+pub(crate) fn identify(doc: &AutoCommit) -> Result<DocKey> {
+    let text = |field: &str| -> Result<Option<String>> {
+        match doc.get(ROOT, field)? {
+            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                automerge::ScalarValue::Str(t) => Ok(Some(t.to_string())),
+                _ => Err(Error::Document(format!("{field} is not text"))),
+            },
+            Some(_) => Err(Error::Document(format!("{field} is not text"))),
+            None => Ok(None),
+        }
+    };
+    let has = |field: &str| -> Result<bool> { Ok(doc.get(ROOT, field)?.is_some()) };
+    let unknown = || Error::Document("not an Insikt document".into());
+    let key = match (text("id")?, text("session_id")?, text("participant_id")?) {
+        (None, Some(s), Some(p)) => DocKey::Material(s.parse()?, p.parse()?),
+        (None, None, Some(p)) => DocKey::Inbox(p.parse()?),
+        (Some(id), None, None) if has("code")? => DocKey::Participant(id.parse()?),
+        (Some(id), None, None) if has("kind")? && has("project_id")? => {
+            DocKey::Session(id.parse()?)
+        }
+        (Some(id), None, None) if has("canvas")? => DocKey::Project(id.parse()?),
+        _ => return Err(unknown()),
+    };
+    Ok(key)
+}
+
 /// Whether the document exists in the store.
 pub(crate) fn exists(conn: &Connection, key: &DocKey) -> Result<bool> {
     let found: Option<i64> = conn

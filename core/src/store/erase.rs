@@ -4,11 +4,11 @@
 //! comes back, whatever an old device sends later.
 
 use rusqlite::params;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::docs::DocKey;
 use super::{index, settle_locked, State, Store};
-use crate::domain::{MemberRole, SessionDoc};
+use crate::domain::{Erasure, MemberRole, SessionDoc};
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, SessionId};
 use crate::time::Timestamp;
@@ -120,6 +120,36 @@ impl Store {
         Ok(documents)
     }
 
+    /// Honours the erasures recorded in a project document (they arrive with it from
+    /// other devices): documents named there and still held here are destroyed, and
+    /// all of them refused from now on. Returns how many were destroyed.
+    pub(crate) fn honour_recorded_erasures(
+        &self,
+        project: &crate::ids::ProjectId,
+    ) -> Result<usize> {
+        let recorded: BTreeMap<String, Erasure> = {
+            let mut guard = self.lock();
+            let State { conn, cache, .. } = &mut *guard;
+            let doc = cache.get(conn, &DocKey::Project(project.clone()))?;
+            autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "erasures").unwrap_or_default()
+        };
+        let known: BTreeSet<DocKey> = self.tombstones()?.into_iter().collect();
+        let mut fresh = Vec::new();
+        for erasure in recorded.values() {
+            for name in &erasure.documents {
+                if let Ok(key) = name.parse::<DocKey>() {
+                    if !known.contains(&key) {
+                        fresh.push(key);
+                    }
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        self.honour_tombstones(&fresh)
+    }
+
     /// The documents to destroy, and the sessions that stay (others took part) from
     /// which the participant is removed.
     fn erasure_plan(&self, participant: &ParticipantId) -> Result<(Vec<DocKey>, Vec<SessionId>)> {
@@ -215,6 +245,25 @@ fn destroy(
         super::docs::persist(&tx, &key, &project, loaded)?;
         index::reindex(&tx, &key, &loaded.doc, &me)?;
     }
+    // Record the erasure in the project, so that every device and the hub that
+    // receives the project destroys and refuses the same documents.
+    if !project.is_empty() {
+        let pid = crate::ids::ProjectId::from(project.clone());
+        let key = DocKey::Project(pid.clone());
+        let loaded = cache.entry(&tx, &key)?;
+        let mut erasures: BTreeMap<String, Erasure> =
+            autosurgeon::hydrate_prop(&loaded.doc, automerge::ROOT, "erasures").unwrap_or_default();
+        erasures.insert(
+            participant.to_string(),
+            Erasure {
+                at: Timestamp::now(),
+                by: crate::ids::MemberId::from(me_member.to_string()),
+                documents: doomed.iter().map(|k| k.to_string()).collect(),
+            },
+        );
+        autosurgeon::reconcile_prop(&mut loaded.doc, automerge::ROOT, "erasures", &erasures)?;
+        super::docs::persist(&tx, &key, &pid, loaded)?;
+    }
     super::audit(
         &tx,
         &project,
@@ -230,6 +279,9 @@ fn destroy(
     if outcome.is_err() {
         for session in shared {
             cache.evict(&DocKey::Session(session.clone()));
+        }
+        if !project.is_empty() {
+            cache.evict(&DocKey::Project(project.clone().into()));
         }
     }
     outcome?;

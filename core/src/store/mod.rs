@@ -17,6 +17,7 @@ mod key;
 mod media;
 mod project;
 mod query;
+mod sync;
 mod views;
 
 #[cfg(test)]
@@ -24,6 +25,10 @@ mod tests;
 
 pub use db::{Durability, SCHEMA_VERSION};
 pub use docs::DocKey;
+/// Which document automerge bytes hold, read from their content.
+pub fn identify_document(doc: &AutoCommit) -> Result<DocKey> {
+    docs::identify(doc)
+}
 pub use erase::ErasureReport;
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
@@ -363,6 +368,17 @@ impl Store {
     /// device into the document `key`, persists what is new and rebuilds the index
     /// rows of that document. Returns whether anything changed.
     pub fn merge_document(&self, key: &DocKey, bytes: &[u8]) -> Result<bool> {
+        self.merge_with(key, |doc| Ok(doc.load_incremental(bytes).map(|_| ())?))
+    }
+
+    /// Applies `apply` (a merge, a sync message) to the document `key`, creating it
+    /// when it is new here, and persists and re-indexes it when its heads moved.
+    /// Erasures recorded in a project document are honoured right after.
+    pub(crate) fn merge_with(
+        &self,
+        key: &DocKey,
+        apply: impl FnOnce(&mut AutoCommit) -> Result<()>,
+    ) -> Result<bool> {
         self.settle()?;
         let mut guard = self.lock();
         let State { conn, cache, .. } = &mut *guard;
@@ -376,9 +392,16 @@ impl Store {
                 cache.insert_new(key.clone())
             };
             let before = loaded.doc.get_heads();
-            loaded.doc.load_incremental(bytes)?;
+            apply(&mut loaded.doc)?;
             if loaded.doc.get_heads() == before {
                 return Ok(false);
+            }
+            if !known {
+                // A document new here must be the one its name says.
+                let found = docs::identify(&loaded.doc)?;
+                if &found != key {
+                    return Err(Error::Document("document does not match its name".into()));
+                }
             }
             let project = project_of(key, &loaded.doc)?;
             let tx = conn.transaction()?;
@@ -390,6 +413,12 @@ impl Store {
         // A document that was new here and brought nothing stays unstored: forget it.
         if outcome.is_err() || (!known && outcome == Ok(false)) {
             cache.evict(key);
+        }
+        drop(guard);
+        if outcome == Ok(true) {
+            if let DocKey::Project(p) = key {
+                self.honour_recorded_erasures(p)?;
+            }
         }
         outcome
     }
@@ -523,7 +552,7 @@ fn my_role(conn: &Connection, project: &ProjectId) -> Result<MemberRole> {
 }
 
 /// Refuses to bring back a document that was erased here.
-fn refuse_erased(conn: &Connection, key: &DocKey) -> Result<()> {
+pub(crate) fn refuse_erased(conn: &Connection, key: &DocKey) -> Result<()> {
     let erased: Option<i64> = conn
         .prepare_cached("SELECT 1 FROM tombstones WHERE doc = ?1")?
         .query_row([key.to_string()], |r| r.get(0))

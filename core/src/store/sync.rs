@@ -1,0 +1,49 @@
+//! The store's side of sync: sync messages generated from and applied to stored
+//! documents, with the index kept in step and erasures honoured.
+
+use automerge::sync::{self, SyncDoc};
+
+use super::docs::{self, DocKey};
+use super::{refuse_erased, State, Store};
+use crate::error::Result;
+
+impl Store {
+    /// The next automerge sync message for a peer whose state is `state`, or `None`
+    /// when there is nothing to say. The document must be held here.
+    pub fn sync_generate(
+        &self,
+        key: &DocKey,
+        state: &mut sync::State,
+    ) -> Result<Option<sync::Message>> {
+        self.settle()?;
+        let mut guard = self.lock();
+        let State { conn, cache, .. } = &mut *guard;
+        let doc = cache.get(conn, key)?;
+        let message = doc.sync().generate_sync_message(state);
+        Ok(message)
+    }
+
+    /// Applies a sync message from a peer to the document `key` (creating it when
+    /// the message brings it), persists what is new and re-indexes it. Returns whether
+    /// the document changed. A document new here must match its name.
+    pub fn sync_receive(
+        &self,
+        key: &DocKey,
+        state: &mut sync::State,
+        message: sync::Message,
+    ) -> Result<bool> {
+        self.merge_with(key, |doc| {
+            Ok(doc.sync().receive_sync_message(state, message)?)
+        })
+    }
+
+    /// Whether the document is held here.
+    pub fn has_document(&self, key: &DocKey) -> Result<bool> {
+        self.query(|c| docs::exists(c, key))
+    }
+
+    /// Whether the document was erased here (and is refused).
+    pub fn is_erased(&self, key: &DocKey) -> Result<bool> {
+        self.query(|c| Ok(refuse_erased(c, key).is_err()))
+    }
+}

@@ -1,0 +1,615 @@
+//! The automerge-repo wire protocol (version "1"): CBOR maps in binary frames.
+//!
+//! Decoding is strict about what it needs and lenient about what it does not: unknown
+//! keys and message types are skipped (newer peers add them), while a missing or
+//! mistyped field, trailing bytes, or a document id that is not a bs58check UUID make
+//! the whole message invalid. Nothing here allocates more than the frame it reads.
+
+use minicbor::data::Type;
+use minicbor::{Decoder, Encoder};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::store::DocKey;
+
+/// The only protocol version automerge-repo speaks so far.
+pub const PROTOCOL_VERSION: &str = "1";
+
+/// Why a frame is not a message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("the message is not valid CBOR")]
+    Cbor,
+    #[error("the message is not a map")]
+    NotAMap,
+    #[error("the message lacks the field {0}")]
+    Missing(&'static str),
+    #[error("the message's field {0} has the wrong type")]
+    WrongType(&'static str),
+    #[error("the message has bytes after its end")]
+    Trailing,
+    #[error("not a document id")]
+    DocumentId,
+    #[error("the message is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl From<minicbor::decode::Error> for WireError {
+    fn from(_: minicbor::decode::Error) -> Self {
+        WireError::Cbor
+    }
+}
+
+/// An automerge-repo document id: 16 bytes, written as bs58check.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId([u8; 16]);
+
+/// The namespace of the name-based UUIDs that name Insikt's documents on the wire.
+const DOCUMENT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_bytes([
+    0x6e, 0x1b, 0x5f, 0x0a, 0x3c, 0x2d, 0x4e, 0x8b, 0x9a, 0x41, 0x7d, 0x52, 0xc3, 0x10, 0xe8, 0x77,
+]);
+
+impl DocumentId {
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The wire id of one of Insikt's documents: a name-based (version 5) UUID of its
+    /// name, so every device and the hub derive the same id, and a document's content
+    /// (which names it) can be checked against the id it arrived under.
+    pub fn of(key: &DocKey) -> Self {
+        Self(*uuid::Uuid::new_v5(&DOCUMENT_NAMESPACE, key.to_string().as_bytes()).as_bytes())
+    }
+
+    /// Parses a bs58check id, or a legacy hyphenated UUID as automerge-repo accepts.
+    pub fn parse(text: &str) -> Result<Self, WireError> {
+        if let Ok(bytes) = bs58::decode(text).with_check(None).into_vec() {
+            return <[u8; 16]>::try_from(bytes.as_slice())
+                .map(Self)
+                .map_err(|_| WireError::DocumentId);
+        }
+        uuid::Uuid::parse_str(text)
+            .map(|u| Self(*u.as_bytes()))
+            .map_err(|_| WireError::DocumentId)
+    }
+
+    /// The `automerge:` URL of this document, as automerge-repo clients take it.
+    pub fn url(&self) -> String {
+        format!("automerge:{self}")
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bs58::encode(self.0).with_check().into_string())
+    }
+}
+
+impl fmt::Debug for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocumentId({self})")
+    }
+}
+
+impl FromStr for DocumentId {
+    type Err = WireError;
+    fn from_str(s: &str) -> Result<Self, WireError> {
+        Self::parse(s)
+    }
+}
+
+/// What a peer says about itself in `join` and `peer`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerMetadata {
+    pub storage_id: Option<String>,
+    pub is_ephemeral: bool,
+}
+
+/// One protocol message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// The dialling side introduces itself.
+    Join {
+        sender: String,
+        versions: Vec<String>,
+        metadata: Option<PeerMetadata>,
+    },
+    /// The answering side accepts the join.
+    Peer {
+        sender: String,
+        target: String,
+        version: String,
+        metadata: Option<PeerMetadata>,
+    },
+    /// The sender is going away.
+    Leave { sender: String },
+    /// Asks for a document the sender does not have, carrying a sync message.
+    Request {
+        sender: String,
+        target: String,
+        doc: DocumentId,
+        data: Vec<u8>,
+    },
+    /// An automerge sync message for a document.
+    Sync {
+        sender: String,
+        target: String,
+        doc: DocumentId,
+        data: Vec<u8>,
+    },
+    /// The sender does not have the document, or will not share it.
+    DocUnavailable {
+        sender: String,
+        target: String,
+        doc: DocumentId,
+    },
+    /// The sender refuses the connection and closes it.
+    Error { message: String },
+    /// A message type this side does not act on (ephemeral messages, remote heads
+    /// gossip, types from newer versions).
+    Other { kind: String },
+}
+
+impl Message {
+    /// The message's type as written on the wire.
+    pub fn kind(&self) -> &str {
+        match self {
+            Message::Join { .. } => "join",
+            Message::Peer { .. } => "peer",
+            Message::Leave { .. } => "leave",
+            Message::Request { .. } => "request",
+            Message::Sync { .. } => "sync",
+            Message::DocUnavailable { .. } => "doc-unavailable",
+            Message::Error { .. } => "error",
+            Message::Other { kind } => kind,
+        }
+    }
+
+    /// Encodes the message as one CBOR map.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Encoder::new(Vec::new());
+        // Writing into a Vec cannot fail.
+        let _ = self.encode_into(&mut e);
+        e.into_writer()
+    }
+
+    fn encode_into(
+        &self,
+        e: &mut Encoder<Vec<u8>>,
+    ) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        match self {
+            Message::Join {
+                sender,
+                versions,
+                metadata,
+            } => {
+                e.map(3 + u64::from(metadata.is_some()))?;
+                e.str("type")?.str("join")?;
+                e.str("senderId")?.str(sender)?;
+                e.str("supportedProtocolVersions")?
+                    .array(versions.len() as u64)?;
+                for v in versions {
+                    e.str(v)?;
+                }
+                if let Some(m) = metadata {
+                    e.str("peerMetadata")?;
+                    encode_metadata(e, m)?;
+                }
+            }
+            Message::Peer {
+                sender,
+                target,
+                version,
+                metadata,
+            } => {
+                e.map(4 + u64::from(metadata.is_some()))?;
+                e.str("type")?.str("peer")?;
+                e.str("senderId")?.str(sender)?;
+                e.str("targetId")?.str(target)?;
+                e.str("selectedProtocolVersion")?.str(version)?;
+                if let Some(m) = metadata {
+                    e.str("peerMetadata")?;
+                    encode_metadata(e, m)?;
+                }
+            }
+            Message::Leave { sender } => {
+                e.map(2)?;
+                e.str("type")?.str("leave")?;
+                e.str("senderId")?.str(sender)?;
+            }
+            Message::Request {
+                sender,
+                target,
+                doc,
+                data,
+            }
+            | Message::Sync {
+                sender,
+                target,
+                doc,
+                data,
+            } => {
+                e.map(5)?;
+                e.str("type")?.str(self.kind())?;
+                e.str("senderId")?.str(sender)?;
+                e.str("targetId")?.str(target)?;
+                e.str("documentId")?.str(&doc.to_string())?;
+                e.str("data")?.bytes(data)?;
+            }
+            Message::DocUnavailable {
+                sender,
+                target,
+                doc,
+            } => {
+                e.map(4)?;
+                e.str("type")?.str("doc-unavailable")?;
+                e.str("senderId")?.str(sender)?;
+                e.str("targetId")?.str(target)?;
+                e.str("documentId")?.str(&doc.to_string())?;
+            }
+            Message::Error { message } => {
+                e.map(2)?;
+                e.str("type")?.str("error")?;
+                e.str("message")?.str(message)?;
+            }
+            Message::Other { kind } => {
+                e.map(1)?;
+                e.str("type")?.str(kind)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one message, refusing frames longer than `limit` bytes.
+    pub fn decode(bytes: &[u8], limit: usize) -> Result<Message, WireError> {
+        if bytes.len() > limit {
+            return Err(WireError::TooLarge(limit));
+        }
+        let mut d = Decoder::new(bytes);
+        let fields = Fields::read(&mut d)?;
+        if d.position() != bytes.len() {
+            return Err(WireError::Trailing);
+        }
+        fields.into_message()
+    }
+}
+
+fn encode_metadata(
+    e: &mut Encoder<Vec<u8>>,
+    m: &PeerMetadata,
+) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+    e.map(1 + u64::from(m.storage_id.is_some()))?;
+    if let Some(id) = &m.storage_id {
+        e.str("storageId")?.str(id)?;
+    }
+    e.str("isEphemeral")?.bool(m.is_ephemeral)?;
+    Ok(())
+}
+
+/// The fields of a message as read, before they are checked against its type.
+#[derive(Default)]
+struct Fields {
+    kind: Option<String>,
+    sender: Option<String>,
+    target: Option<String>,
+    doc: Option<DocumentId>,
+    data: Option<Vec<u8>>,
+    versions: Option<Vec<String>>,
+    version: Option<String>,
+    message: Option<String>,
+    metadata: Option<PeerMetadata>,
+}
+
+impl Fields {
+    fn read(d: &mut Decoder<'_>) -> Result<Fields, WireError> {
+        let mut f = Fields::default();
+        let len = match d.datatype()? {
+            Type::Map | Type::MapIndef => d.map()?,
+            _ => return Err(WireError::NotAMap),
+        };
+        let mut remaining = len;
+        loop {
+            match remaining {
+                Some(0) => break,
+                Some(n) => remaining = Some(n - 1),
+                None => {
+                    if d.datatype()? == Type::Break {
+                        d.skip()?;
+                        break;
+                    }
+                }
+            }
+            let key = match d.datatype()? {
+                Type::String => d.str()?.to_owned(),
+                _ => {
+                    d.skip()?;
+                    d.skip()?;
+                    continue;
+                }
+            };
+            match key.as_str() {
+                "type" => f.kind = Some(text(d, "type")?),
+                "senderId" => f.sender = Some(text(d, "senderId")?),
+                "targetId" => f.target = Some(text(d, "targetId")?),
+                "documentId" => {
+                    f.doc = Some(match d.datatype()? {
+                        Type::String => DocumentId::parse(d.str()?)?,
+                        Type::Bytes => {
+                            let b = d.bytes()?;
+                            DocumentId(b.try_into().map_err(|_| WireError::DocumentId)?)
+                        }
+                        _ => return Err(WireError::WrongType("documentId")),
+                    })
+                }
+                "data" => {
+                    f.data = Some(match d.datatype()? {
+                        Type::Bytes => d.bytes()?.to_vec(),
+                        Type::BytesIndef => {
+                            let mut out = Vec::new();
+                            for chunk in d.bytes_iter()? {
+                                out.extend_from_slice(chunk?);
+                            }
+                            out
+                        }
+                        // cbor-x tags typed arrays; accept a tagged byte string too.
+                        Type::Tag => {
+                            d.tag()?;
+                            d.bytes()
+                                .map_err(|_| WireError::WrongType("data"))?
+                                .to_vec()
+                        }
+                        _ => return Err(WireError::WrongType("data")),
+                    })
+                }
+                "supportedProtocolVersions" => {
+                    let n = match d.datatype()? {
+                        Type::Array => d.array()?.unwrap_or(0),
+                        _ => return Err(WireError::WrongType("supportedProtocolVersions")),
+                    };
+                    let mut versions = Vec::new();
+                    for _ in 0..n {
+                        versions.push(text(d, "supportedProtocolVersions")?);
+                    }
+                    f.versions = Some(versions);
+                }
+                "selectedProtocolVersion" => f.version = Some(text(d, "selectedProtocolVersion")?),
+                "message" => f.message = Some(text(d, "message")?),
+                "peerMetadata" => f.metadata = read_metadata(d)?,
+                _ => d.skip()?,
+            }
+        }
+        Ok(f)
+    }
+
+    fn into_message(self) -> Result<Message, WireError> {
+        let kind = self.kind.ok_or(WireError::Missing("type"))?;
+        let sender = || self.sender.clone().ok_or(WireError::Missing("senderId"));
+        let target = || self.target.clone().ok_or(WireError::Missing("targetId"));
+        let doc = || self.doc.ok_or(WireError::Missing("documentId"));
+        Ok(match kind.as_str() {
+            "join" => Message::Join {
+                sender: sender()?,
+                versions: self
+                    .versions
+                    .clone()
+                    .ok_or(WireError::Missing("supportedProtocolVersions"))?,
+                metadata: self.metadata.clone(),
+            },
+            "peer" => Message::Peer {
+                sender: sender()?,
+                target: target()?,
+                version: self
+                    .version
+                    .clone()
+                    .ok_or(WireError::Missing("selectedProtocolVersion"))?,
+                metadata: self.metadata.clone(),
+            },
+            "leave" => Message::Leave { sender: sender()? },
+            "request" | "sync" => {
+                let (sender, target, doc) = (sender()?, target()?, doc()?);
+                let data = self.data.clone().ok_or(WireError::Missing("data"))?;
+                if kind == "request" {
+                    Message::Request {
+                        sender,
+                        target,
+                        doc,
+                        data,
+                    }
+                } else {
+                    Message::Sync {
+                        sender,
+                        target,
+                        doc,
+                        data,
+                    }
+                }
+            }
+            "doc-unavailable" => Message::DocUnavailable {
+                sender: sender()?,
+                target: target()?,
+                doc: doc()?,
+            },
+            "error" => Message::Error {
+                message: self.message.clone().unwrap_or_default(),
+            },
+            _ => Message::Other { kind },
+        })
+    }
+}
+
+fn text(d: &mut Decoder<'_>, field: &'static str) -> Result<String, WireError> {
+    match d.datatype()? {
+        Type::String => Ok(d.str()?.to_owned()),
+        _ => Err(WireError::WrongType(field)),
+    }
+}
+
+fn read_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, WireError> {
+    let n = match d.datatype()? {
+        Type::Map => d.map()?.unwrap_or(0),
+        Type::Null | Type::Undefined => {
+            d.skip()?;
+            return Ok(None);
+        }
+        _ => {
+            d.skip()?;
+            return Ok(None);
+        }
+    };
+    let mut m = PeerMetadata::default();
+    for _ in 0..n {
+        let key = match d.datatype()? {
+            Type::String => d.str()?.to_owned(),
+            _ => {
+                d.skip()?;
+                d.skip()?;
+                continue;
+            }
+        };
+        match (key.as_str(), d.datatype()?) {
+            ("storageId", Type::String) => m.storage_id = Some(d.str()?.to_owned()),
+            ("isEphemeral", Type::Bool) => m.is_ephemeral = d.bool()?,
+            _ => d.skip()?,
+        }
+    }
+    Ok(Some(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all_kinds() -> Vec<Message> {
+        let doc = DocumentId::from_bytes([7; 16]);
+        vec![
+            Message::Join {
+                sender: "a".into(),
+                versions: vec!["1".into()],
+                metadata: Some(PeerMetadata {
+                    storage_id: Some("s".into()),
+                    is_ephemeral: false,
+                }),
+            },
+            Message::Peer {
+                sender: "b".into(),
+                target: "a".into(),
+                version: "1".into(),
+                metadata: None,
+            },
+            Message::Leave { sender: "a".into() },
+            Message::Request {
+                sender: "a".into(),
+                target: "b".into(),
+                doc,
+                data: vec![1, 2, 3],
+            },
+            Message::Sync {
+                sender: "a".into(),
+                target: "b".into(),
+                doc,
+                data: vec![],
+            },
+            Message::DocUnavailable {
+                sender: "b".into(),
+                target: "a".into(),
+                doc,
+            },
+            Message::Error {
+                message: "no".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for m in all_kinds() {
+            assert_eq!(Message::decode(&m.encode(), 1 << 20).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn document_ids_are_bs58check_and_name_based() {
+        let key: DocKey = "project:0190f5a2-4c1e-7b3a-8e21-6a9d2c1b0f00"
+            .parse()
+            .unwrap();
+        let id = DocumentId::of(&key);
+        assert_eq!(id, DocumentId::of(&key));
+        assert_eq!(id.to_string().parse::<DocumentId>().unwrap(), id);
+        // A version-5, RFC 4122 UUID, as automerge-repo's id check requires.
+        let u = uuid::Uuid::from_bytes(*id.as_bytes());
+        assert_eq!(u.get_version_num(), 5);
+        assert!(id.url().starts_with("automerge:"));
+        // One flipped character fails the checksum.
+        let mut s = id.to_string().into_bytes();
+        s[3] = if s[3] == b'a' { b'b' } else { b'a' };
+        assert!(DocumentId::parse(std::str::from_utf8(&s).unwrap()).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_skipped_but_gaps_are_refused() {
+        let mut e = Encoder::new(Vec::new());
+        e.map(3).unwrap();
+        e.str("type").unwrap().str("remote-heads-changed").unwrap();
+        e.str("senderId").unwrap().str("x").unwrap();
+        e.str("newHeads").unwrap().map(1).unwrap();
+        e.str("k")
+            .unwrap()
+            .array(2)
+            .unwrap()
+            .u8(1)
+            .unwrap()
+            .u8(2)
+            .unwrap();
+        let m = Message::decode(&e.into_writer(), 1 << 20).unwrap();
+        assert_eq!(m.kind(), "remote-heads-changed");
+
+        let mut e = Encoder::new(Vec::new());
+        e.map(2).unwrap();
+        e.str("type").unwrap().str("sync").unwrap();
+        e.str("senderId").unwrap().str("x").unwrap();
+        assert_eq!(
+            Message::decode(&e.into_writer(), 1 << 20),
+            Err(WireError::Missing("targetId"))
+        );
+    }
+
+    #[test]
+    fn oversized_truncated_and_trailing_frames_are_refused() {
+        let m = Message::Sync {
+            sender: "a".into(),
+            target: "b".into(),
+            doc: DocumentId::from_bytes([1; 16]),
+            data: vec![0; 100],
+        }
+        .encode();
+        assert_eq!(Message::decode(&m, 50), Err(WireError::TooLarge(50)));
+        assert!(Message::decode(&m[..m.len() - 1], 1 << 20).is_err());
+        let mut longer = m.clone();
+        longer.push(0);
+        assert_eq!(Message::decode(&longer, 1 << 20), Err(WireError::Trailing));
+        assert_eq!(Message::decode(&[0x01], 1 << 20), Err(WireError::NotAMap));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Message::decode(&bytes, 1 << 20);
+        }
+
+        #[test]
+        fn cut_and_flipped_messages_never_panic(idx in 0usize..7, cut in 0usize..200, flip in 0usize..200, bit in 0u8..8) {
+            let mut bytes = all_kinds()[idx].encode();
+            if !bytes.is_empty() {
+                let i = flip % bytes.len();
+                bytes[i] ^= 1 << bit;
+            }
+            bytes.truncate(cut);
+            let _ = Message::decode(&bytes, 1 << 20);
+        }
+    }
+}
