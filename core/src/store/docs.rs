@@ -358,3 +358,57 @@ mod tests {
         assert!("nonsense".parse::<DocKey>().is_err());
     }
 }
+
+/// What the hub needs to know of a document: its name, its project and the blobs it
+/// references (by hash), read from its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentInfo {
+    pub key: DocKey,
+    pub project: ProjectId,
+    /// Every blob (photo rendition, recording) the document references, as
+    /// `(hash, rendition)` with rendition `thumbnail`, `preview` or `original`.
+    pub blobs: Vec<(String, &'static str)>,
+}
+
+/// Reads a document's name, project and blob references from its content.
+pub fn describe(doc: &AutoCommit) -> Result<DocumentInfo> {
+    use crate::domain::{Attachment, InboxDoc, MaterialDoc, ProjectDoc, SessionDoc};
+    let key = identify(doc)?;
+    let project = super::project_of(&key, doc)?;
+    let attachments: Vec<Attachment> = match &key {
+        DocKey::Project(_) => autosurgeon::hydrate::<_, ProjectDoc>(doc)?
+            .ideas
+            .into_values()
+            .filter_map(|i| i.sketch)
+            .collect(),
+        DocKey::Participant(_) => Vec::new(),
+        DocKey::Session(_) => autosurgeon::hydrate::<_, SessionDoc>(doc)?
+            .attachments
+            .into_values()
+            .collect(),
+        DocKey::Material(..) => autosurgeon::hydrate::<_, MaterialDoc>(doc)?
+            .attachments
+            .into_values()
+            .collect(),
+        DocKey::Inbox(_) => autosurgeon::hydrate::<_, InboxDoc>(doc)?
+            .entries
+            .into_values()
+            .filter_map(|e| e.photo)
+            .collect(),
+    };
+    let mut blobs = Vec::new();
+    for a in attachments {
+        if let Some(t) = a.thumbnail {
+            blobs.push((t.hash, "thumbnail"));
+        }
+        if let Some(p) = a.preview {
+            blobs.push((p.hash, "preview"));
+        }
+        blobs.push((a.original.hash, "original"));
+    }
+    Ok(DocumentInfo {
+        key,
+        project,
+        blobs,
+    })
+}

@@ -437,15 +437,32 @@ impl Store {
         }
         let project = self.participant_project(participant)?;
         self.query(|c| require_consent(c, std::slice::from_ref(participant), ConsentScope::Notes))?;
+        if input.photo.is_some() {
+            self.query(|c| {
+                require_consent(c, std::slice::from_ref(participant), ConsentScope::Photos)
+            })?;
+        }
+        self.file_diary_entry(&project, participant, input)
+    }
+
+    /// Writes a checked diary entry into the participant's inbox.
+    pub(crate) fn file_diary_entry(
+        &self,
+        project: &ProjectId,
+        participant: &ParticipantId,
+        input: NewDiaryEntry,
+    ) -> Result<EntryId> {
+        check_note_text(&input.text)?;
+        if input.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(Error::InvalidInput("a rating is 1 to 5"));
+        }
         let photo = match &input.photo {
             Some((bytes, caption)) => {
-                self.query(|c| {
-                    require_consent(c, std::slice::from_ref(participant), ConsentScope::Photos)
-                })?;
                 Some(self.ingest_photo_attachment(bytes, caption, vec![participant.clone()])?)
             }
             None => None,
         };
+        let project = project.clone();
         let entry = DiaryEntry {
             id: EntryId::new(),
             session: input.session,
@@ -508,7 +525,11 @@ impl Store {
         self.read(&key)
     }
 
-    fn ensure_inbox(&self, project: &ProjectId, participant: &ParticipantId) -> Result<DocKey> {
+    pub(crate) fn ensure_inbox(
+        &self,
+        project: &ProjectId,
+        participant: &ParticipantId,
+    ) -> Result<DocKey> {
         let key = DocKey::Inbox(participant.clone());
         let inbox = empty_inbox(project, participant);
         self.create_doc(&key, project, &inbox, |_, _| Ok(()))?;
@@ -516,7 +537,7 @@ impl Store {
     }
 }
 
-fn empty_inbox(project: &ProjectId, participant: &ParticipantId) -> InboxDoc {
+pub(crate) fn empty_inbox(project: &ProjectId, participant: &ParticipantId) -> InboxDoc {
     InboxDoc {
         schema: DOC_SCHEMA,
         project_id: project.clone(),

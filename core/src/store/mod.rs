@@ -8,6 +8,7 @@
 
 mod db;
 mod docs;
+mod enrollment;
 mod erase;
 mod field;
 mod focus;
@@ -24,11 +25,12 @@ mod views;
 mod tests;
 
 pub use db::{Durability, SCHEMA_VERSION};
-pub use docs::DocKey;
+pub use docs::{describe as describe_document, DocKey, DocumentInfo};
 /// Which document automerge bytes hold, read from their content.
 pub fn identify_document(doc: &AutoCommit) -> Result<DocKey> {
     docs::identify(doc)
 }
+pub use enrollment::HubEnrollment;
 pub use erase::ErasureReport;
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};

@@ -47,3 +47,53 @@ impl Store {
         self.query(|c| Ok(refuse_erased(c, key).is_err()))
     }
 }
+
+impl Store {
+    /// Every blob the documents held here reference, as `(hash, rendition)`.
+    pub fn blob_references(&self) -> Result<Vec<(String, &'static str)>> {
+        self.settle()?;
+        let keys = self.document_keys()?;
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for key in keys {
+            if matches!(key, DocKey::Participant(_)) {
+                continue;
+            }
+            let info = {
+                let mut guard = self.lock();
+                let State { conn, cache, .. } = &mut *guard;
+                docs::describe(cache.get(conn, &key)?)?
+            };
+            for (hash, rendition) in info.blobs {
+                if seen.insert(hash.clone()) {
+                    out.push((hash, rendition));
+                }
+            }
+        }
+        // Thumbnails first: they are what a screen shows first.
+        out.sort_by_key(|(_, r)| match *r {
+            "thumbnail" => 0,
+            "preview" => 1,
+            _ => 2,
+        });
+        Ok(out)
+    }
+
+    /// Whether the blob is held here.
+    pub fn has_blob(&self, hash: &str) -> Result<bool> {
+        Ok(self.blobs.contains(&super::media::parse_hash(hash)?)?)
+    }
+
+    /// Stores a blob fetched from another device or the hub, after checking it is
+    /// the one its hash names.
+    pub fn import_blob(&self, hash: &str, bytes: &[u8]) -> Result<()> {
+        let expected = super::media::parse_hash(hash)?;
+        if insikt_media::BlobHash::of(bytes) != expected {
+            return Err(crate::Error::Media(
+                "the blob does not match its hash".into(),
+            ));
+        }
+        self.blobs.put(bytes)?;
+        Ok(())
+    }
+}

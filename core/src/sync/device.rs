@@ -174,6 +174,7 @@ impl Documents for StoreDocuments {
 
     fn generate(
         &mut self,
+        _conn: ConnId,
         doc: &DocumentId,
         state: &mut sync::State,
     ) -> Result<Option<sync::Message>> {
@@ -198,7 +199,10 @@ impl Documents for StoreDocuments {
             if changed {
                 self.after_change(&key)?;
             }
-            return Ok(Received { changed });
+            return Ok(Received {
+                changed,
+                refused: false,
+            });
         }
         if !self.provisional.contains_key(doc) && self.provisional.len() >= MAX_PROVISIONAL {
             return Err(Error::InvalidInput("too many documents under way"));
@@ -206,6 +210,9 @@ impl Documents for StoreDocuments {
         let provisional = self.provisional.entry(*doc).or_default();
         provisional.sync().receive_sync_message(state, message)?;
         let changed = self.adopt(doc)?;
-        Ok(Received { changed })
+        Ok(Received {
+            changed,
+            refused: false,
+        })
     }
 }

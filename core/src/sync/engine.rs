@@ -28,6 +28,8 @@ pub enum Access {
 pub struct Received {
     /// The document has new changes.
     pub changed: bool,
+    /// The peer may not bring this document; nothing was kept.
+    pub refused: bool,
 }
 
 /// The side that holds the documents and decides access.
@@ -40,14 +42,17 @@ pub trait Documents {
     fn access(&mut self, conn: ConnId, doc: &DocumentId) -> Access;
     /// Whether the document is held here.
     fn has(&mut self, doc: &DocumentId) -> bool;
-    /// The next sync message for a peer in `state`, if there is anything to say.
+    /// The next sync message for the peer on `conn` in `state`, if there is anything
+    /// to say.
     fn generate(
         &mut self,
+        conn: ConnId,
         doc: &DocumentId,
         state: &mut sync::State,
     ) -> Result<Option<sync::Message>, Error>;
-    /// Applies a sync message from `conn`. Fails when the document cannot be kept
-    /// (its content does not match its id, the peer may not write it, the disk is full).
+    /// Applies a sync message from `conn`. A document the peer may not bring is
+    /// `refused` (the peer hears it is unavailable); an error (content that does not
+    /// match its id, a full disk) closes the connection.
     fn receive(
         &mut self,
         conn: ConnId,
@@ -200,7 +205,7 @@ impl Engine {
             && c.docs.iter().all(|(id, s)| {
                 s.unavailable || {
                     let mut probe = s.sync.clone();
-                    matches!(docs.generate(id, &mut probe), Ok(None))
+                    matches!(docs.generate(conn, id, &mut probe), Ok(None))
                 }
             })
     }
@@ -443,7 +448,7 @@ impl Engine {
         let Some(state) = c.docs.get_mut(&doc) else {
             return;
         };
-        match docs.generate(&doc, &mut state.sync) {
+        match docs.generate(conn, &doc, &mut state.sync) {
             Ok(Some(m)) => {
                 let data = m.encode();
                 let message = if request {
@@ -521,7 +526,7 @@ impl Engine {
         let received = docs.receive(conn, &doc, &mut state.sync, message);
         match received {
             Ok(r) => {
-                if request && !docs.has(&doc) {
+                if r.refused || (request && !docs.has(&doc)) {
                     // Asked for a document we do not hold: we cannot serve it.
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.docs.remove(&doc);

@@ -8,13 +8,16 @@
 //! - [`stream`]: frames over any byte stream (Bluetooth, Wi-Fi Direct, a socket), and
 //!   a blocking driver for one connection.
 
+mod client;
 mod device;
 pub mod engine;
 pub mod stream;
 pub mod wire;
 
+pub use client::{HubSyncOptions, HubSyncReport, WsTransport};
 pub use device::{PeerScope, StoreDocuments};
 pub use engine::{Access, ConnId, Counters, Documents, Effect, Engine, Event, Limits, Received};
+pub use stream::{FrameDecoder, Session, SyncReport, Transport};
 pub use wire::{DocumentId, Message, WireError};
 
 /// The heads of a document given as automerge bytes, as hex: two replicas with the

@@ -1,0 +1,355 @@
+//! A device talking to its hub: enrollment, document sync over WebSocket, and the
+//! photos and recordings its documents reference.
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{client::IntoClientRequest, Message as WsMessage, WebSocket};
+
+use super::device::{PeerScope, StoreDocuments};
+use super::engine::Limits;
+use super::stream::{run, Session, SyncReport, Transport};
+use crate::error::{Error, Result};
+use crate::store::{DocKey, HubEnrollment, Store};
+
+/// The largest piece of an upload in one request.
+const UPLOAD_PIECE: usize = 4 << 20;
+/// The largest blob a device downloads.
+const MAX_DOWNLOAD: u64 = 512 << 20;
+
+/// When to fetch what.
+#[derive(Clone, Debug)]
+pub struct HubSyncOptions {
+    /// Fetch previews and originals too (on Wi-Fi, say); thumbnails always come.
+    pub fetch_originals: bool,
+    /// Give up when the hub has not finished by then.
+    pub deadline: Duration,
+    /// Consider the session done after this long without frames, once in sync.
+    pub settle: Duration,
+}
+
+impl Default for HubSyncOptions {
+    fn default() -> Self {
+        Self {
+            fetch_originals: false,
+            deadline: Duration::from_secs(120),
+            settle: Duration::from_millis(300),
+        }
+    }
+}
+
+/// What a sync with the hub did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HubSyncReport {
+    pub documents: SyncReport,
+    pub blobs_uploaded: usize,
+    pub blobs_downloaded: usize,
+}
+
+#[derive(Deserialize)]
+struct EnrollReply {
+    device_id: String,
+    token: String,
+    role: String,
+    participant: Option<String>,
+    project: Option<String>,
+}
+
+fn http_error(e: ureq::Error) -> Error {
+    match e {
+        ureq::Error::StatusCode(401) => {
+            Error::Unauthorized("the hub did not accept the credentials".into())
+        }
+        ureq::Error::StatusCode(403) => {
+            Error::NotAllowed("the hub refused this for the device's role")
+        }
+        ureq::Error::StatusCode(404) => Error::NotFound {
+            what: "hub resource",
+            id: String::new(),
+        },
+        ureq::Error::StatusCode(413) => Error::InvalidInput("too large for the hub"),
+        ureq::Error::StatusCode(code) => Error::Sync(format!("the hub answered {code}")),
+        ureq::Error::Io(io) => Error::Io(format!("{:?}", io.kind())),
+        other => Error::Sync(format!("cannot reach the hub ({})", short(&other))),
+    }
+}
+
+fn short(e: &ureq::Error) -> &'static str {
+    match e {
+        ureq::Error::HostNotFound => "host not found",
+        ureq::Error::ConnectionFailed => "connection failed",
+        ureq::Error::Timeout(_) => "timeout",
+        ureq::Error::BadUri(_) => "bad address",
+        _ => "transport",
+    }
+}
+
+fn base(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Error::InvalidInput(
+            "a hub address starts with http:// or https://",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+impl Store {
+    /// Enrolls this device with the hub at `url` using a one-time invite code, and
+    /// keeps the device's token in the store.
+    pub fn enroll(&self, url: &str, code: &str, label: &str) -> Result<HubEnrollment> {
+        let url = base(url)?;
+        let reply: EnrollReply = agent()
+            .post(&format!("{url}/v1/enroll"))
+            .send_json(serde_json::json!({ "code": code, "label": label }))
+            .map_err(http_error)?
+            .body_mut()
+            .read_json()
+            .map_err(|_| Error::Sync("the hub's enrollment answer is malformed".into()))?;
+        let e = HubEnrollment {
+            url,
+            device_id: reply.device_id,
+            token: reply.token,
+            role: reply.role,
+            participant: reply.participant,
+            project: reply.project,
+        };
+        self.set_enrollment(&e)?;
+        Ok(e)
+    }
+
+    /// Syncs with the hub this device enrolled with: documents both ways, then
+    /// photos and recordings (uploads of what the hub lacks, thumbnails down, and
+    /// previews and originals when `options` allow).
+    pub fn sync_with_hub(&self, options: &HubSyncOptions) -> Result<HubSyncReport> {
+        let e = self
+            .enrollment()?
+            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
+        let mut docs = StoreDocuments::new(self.clone())?;
+        if let Some((participant, _)) = self.participant_mode()? {
+            let inbox = DocKey::Inbox(participant);
+            docs.want(inbox.clone());
+            docs.set_scope(1, PeerScope::Only(vec![inbox]));
+        }
+        let mut session = Session::new(docs, &e.device_id, Limits::default());
+        let mut transport = WsTransport::connect(&e.url, &e.token)?;
+        let documents = run(
+            &mut session,
+            &mut transport,
+            true,
+            options.settle,
+            options.deadline,
+        )?;
+        transport.close();
+        let mut report = HubSyncReport {
+            documents,
+            ..Default::default()
+        };
+        let http = HubHttp {
+            agent: agent(),
+            url: e.url.clone(),
+            token: e.token.clone(),
+        };
+        if matches!(
+            e.role.as_str(),
+            "coordinator" | "researcher" | "participant"
+        ) {
+            report.blobs_uploaded = http.upload_missing(self)?;
+        }
+        report.blobs_downloaded = http.download_missing(self, options.fetch_originals)?;
+        Ok(report)
+    }
+}
+
+struct HubHttp {
+    agent: ureq::Agent,
+    url: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct UploadStatus {
+    complete: bool,
+    received: Option<u64>,
+}
+
+impl HubHttp {
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// Uploads every blob this device's documents reference that the hub lacks,
+    /// resuming where an earlier upload stopped.
+    fn upload_missing(&self, store: &Store) -> Result<usize> {
+        let mut uploaded = 0;
+        for (hash, _) in store.blob_references()? {
+            if !store.has_blob(&hash)? {
+                continue;
+            }
+            let status: UploadStatus = self
+                .agent
+                .get(&format!("{}/v1/blobs/{hash}/status", self.url))
+                .header("Authorization", &self.auth())
+                .call()
+                .map_err(http_error)?
+                .body_mut()
+                .read_json()
+                .map_err(|_| Error::Sync("malformed upload status".into()))?;
+            if status.complete {
+                continue;
+            }
+            let bytes = store.blob(&hash)?;
+            let mut offset = status.received.unwrap_or(0) as usize;
+            if offset > bytes.len() {
+                offset = 0;
+            }
+            loop {
+                let end = (offset + UPLOAD_PIECE).min(bytes.len());
+                let piece = &bytes[offset..end];
+                self.agent
+                    .put(&format!(
+                        "{}/v1/blobs/{hash}?offset={offset}&total={}",
+                        self.url,
+                        bytes.len()
+                    ))
+                    .header("Authorization", &self.auth())
+                    .send(piece)
+                    .map_err(http_error)?;
+                offset = end;
+                if offset >= bytes.len() {
+                    break;
+                }
+            }
+            uploaded += 1;
+        }
+        Ok(uploaded)
+    }
+
+    /// Fetches the blobs this device's documents reference and it lacks: thumbnails
+    /// always, the rest when `originals`.
+    fn download_missing(&self, store: &Store, originals: bool) -> Result<usize> {
+        let mut downloaded = 0;
+        for (hash, rendition) in store.blob_references()? {
+            if (rendition != "thumbnail" && !originals) || store.has_blob(&hash)? {
+                continue;
+            }
+            let response = self
+                .agent
+                .get(&format!("{}/v1/blobs/{hash}", self.url))
+                .header("Authorization", &self.auth())
+                .call();
+            let bytes = match response {
+                Ok(mut r) => r
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_DOWNLOAD)
+                    .read_to_vec()
+                    .map_err(http_error)?,
+                // Not uploaded yet by the device that took it: next time.
+                Err(ureq::Error::StatusCode(404)) => continue,
+                Err(e) => return Err(http_error(e)),
+            };
+            store.import_blob(&hash, &bytes)?;
+            downloaded += 1;
+        }
+        Ok(downloaded)
+    }
+}
+
+/// The WebSocket to the hub.
+pub struct WsTransport {
+    socket: WebSocket<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsTransport {
+    /// Opens `/v1/sync` on the hub at `url` (http:// or https://), sending the token
+    /// as a bearer header.
+    pub fn connect(url: &str, token: &str) -> Result<WsTransport> {
+        let url = base(url)?;
+        let ws_url = format!(
+            "{}/v1/sync",
+            url.replacen("http://", "ws://", 1)
+                .replacen("https://", "wss://", 1)
+        );
+        let mut request = ws_url
+            .into_client_request()
+            .map_err(|_| Error::InvalidInput("not a hub address"))?;
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Error::InvalidInput("the token is malformed"))?;
+        request.headers_mut().insert("Authorization", value);
+        let (socket, _) = tungstenite::connect(request).map_err(|e| match e {
+            tungstenite::Error::Http(r) if r.status() == 401 => {
+                Error::Unauthorized("the hub did not accept the token".into())
+            }
+            tungstenite::Error::Http(r) => Error::Sync(format!("the hub answered {}", r.status())),
+            tungstenite::Error::Io(io) => Error::Io(format!("{:?}", io.kind())),
+            tungstenite::Error::Url(_) => Error::InvalidInput("not a hub address"),
+            _ => Error::Sync("cannot open the sync connection".into()),
+        })?;
+        Ok(WsTransport { socket })
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) {
+        if let MaybeTlsStream::Plain(s) = self.socket.get_mut() {
+            let _ = s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
+        }
+    }
+
+    /// Closes the connection politely.
+    pub fn close(&mut self) {
+        let _ = self.socket.close(None);
+        let _ = self.socket.flush();
+    }
+}
+
+fn ws_error(e: tungstenite::Error) -> Error {
+    match e {
+        tungstenite::Error::Io(io) => Error::Io(format!("{:?}", io.kind())),
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            Error::Sync("the hub closed the connection".into())
+        }
+        tungstenite::Error::Capacity(_) => Error::Sync("a frame was too large".into()),
+        _ => Error::Sync("the sync connection failed".into()),
+    }
+}
+
+impl Transport for WsTransport {
+    fn send(&mut self, frame: &[u8]) -> Result<()> {
+        self.socket
+            .send(WsMessage::Binary(frame.to_vec().into()))
+            .map_err(ws_error)
+    }
+
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>> {
+        self.set_timeout(timeout);
+        match self.socket.read() {
+            Ok(WsMessage::Binary(b)) => Ok(Some(b.to_vec())),
+            Ok(WsMessage::Close(frame)) => Err(Error::Sync(match frame {
+                Some(f) if !f.reason.is_empty() => {
+                    format!("the hub closed the connection: {}", f.reason)
+                }
+                _ => "the hub closed the connection".into(),
+            })),
+            Ok(_) => Ok(None),
+            Err(tungstenite::Error::Io(io))
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(ws_error(e)),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The hub's database: organisations, devices, invites, projects and the documents
+//! themselves, in one SQLCipher file keyed from the hub's key file.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+use crate::error::{HubError, Result};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL REFERENCES orgs(id),
+    role TEXT NOT NULL,
+    participant TEXT,
+    label TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS invites (
+    code_hash BLOB PRIMARY KEY,
+    org TEXT NOT NULL REFERENCES orgs(id),
+    role TEXT NOT NULL,
+    participant TEXT,
+    created_by TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    used_by TEXT
+);
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL REFERENCES orgs(id),
+    cross_org INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS project_orgs (
+    project TEXT NOT NULL,
+    org TEXT NOT NULL,
+    PRIMARY KEY (project, org)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    project TEXT NOT NULL,
+    subject TEXT,
+    data BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_project ON documents (project);
+CREATE TABLE IF NOT EXISTS doc_blobs (
+    doc_id TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    rendition TEXT NOT NULL,
+    PRIMARY KEY (doc_id, hash)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_blobs_hash ON doc_blobs (hash);
+CREATE TABLE IF NOT EXISTS uploads (
+    hash TEXT PRIMARY KEY,
+    total INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS upload_chunks (
+    hash TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (hash, offset)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tombstones (
+    doc_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    erased_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    at INTEGER NOT NULL,
+    org TEXT,
+    device TEXT,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#;
+
+/// Opens (creating when new) the hub database in `dir`, keyed with `key`.
+pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
+    let conn = Connection::open(dir.join("hub.db"))?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
+    // A wrong key shows here, on the first read.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|_| HubError::WrongKey)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000;",
+    )?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Appends to the hub's audit log: who did what, never content.
+pub fn audit(
+    conn: &Connection,
+    org: Option<&str>,
+    device: Option<&str>,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit (at, org, device, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![now(), org, device, action, detail],
+    )?;
+    Ok(())
+}
+
+/// The id of the organisation called `name`.
+pub fn org_id(conn: &Connection, name: &str) -> Result<String> {
+    conn.query_row(
+        "SELECT id FROM orgs WHERE name = ?1 OR id = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(HubError::NotFound("organisation"))
+}

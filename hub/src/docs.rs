@@ -1,0 +1,610 @@
+//! The hub's documents and who may see them: the sync engine's document source on
+//! the hub. Every document is named by its content; its project and subject are
+//! recorded when it first arrives and decide, with the device's role and
+//! organisation, what each device may do with it.
+
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+use insikt_core::domain::Erasure;
+use insikt_core::sync::{Access, ConnId, DocumentId, Documents, Received};
+use insikt_core::{DocKey, Error as CoreError};
+use insikt_media::{BlobHash, BlobStore};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::auth::{Device, Role};
+use crate::db::now;
+use crate::error::{HubError, Result};
+
+/// What the hub records of a document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocMeta {
+    pub name: String,
+    pub kind: &'static str,
+    pub project: String,
+    pub subject: Option<String>,
+}
+
+impl DocMeta {
+    fn of(key: &DocKey, project: &str) -> DocMeta {
+        DocMeta {
+            name: key.to_string(),
+            kind: key.kind(),
+            project: project.to_string(),
+            subject: key.subject().map(|p| p.to_string()),
+        }
+    }
+}
+
+/// A project as the hub knows it.
+#[derive(Clone, Debug)]
+struct ProjectAccess {
+    org: String,
+    cross_org: bool,
+    orgs: HashSet<String>,
+}
+
+/// How many documents stay loaded.
+const CACHE_CAPACITY: usize = 4096;
+/// How many documents one connection may bring at once before they are identified.
+const MAX_PROVISIONAL_PER_CONN: usize = 256;
+
+/// The documents on the hub, with the devices on each connection.
+pub struct HubDocuments {
+    db: Connection,
+    blobs: BlobStore,
+    cache: HashMap<DocumentId, AutoCommit>,
+    meta: HashMap<DocumentId, DocMeta>,
+    tombstones: HashSet<DocumentId>,
+    provisional: HashMap<(ConnId, DocumentId), AutoCommit>,
+    projects: HashMap<String, ProjectAccess>,
+    conns: HashMap<ConnId, Device>,
+    /// Documents erased by the last message, for the engine to stop sharing.
+    erased_now: Vec<DocumentId>,
+}
+
+/// What `role` may do with a document of `kind` about `subject`, in a project the
+/// device's organisation takes part in.
+pub fn policy(device: &Device, kind: &str, subject: Option<&str>) -> Access {
+    match device.role {
+        Role::Coordinator | Role::Researcher => Access::ReadWrite,
+        Role::Reviewer => match kind {
+            "project" => Access::ReadWrite,
+            _ => Access::Read,
+        },
+        Role::Coach => match kind {
+            "project" => Access::Read,
+            _ => Access::None,
+        },
+        Role::Participant => match (kind, subject, device.participant.as_deref()) {
+            ("inbox", Some(s), Some(p)) if s == p => Access::ReadWrite,
+            _ => Access::None,
+        },
+    }
+}
+
+impl HubDocuments {
+    pub fn new(db: Connection, blobs: BlobStore) -> Result<Self> {
+        let mut tombstones = HashSet::new();
+        {
+            let mut stmt = db.prepare("SELECT doc_id FROM tombstones")?;
+            for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                if let Ok(id) = id?.parse() {
+                    tombstones.insert(id);
+                }
+            }
+        }
+        Ok(Self {
+            db,
+            blobs,
+            cache: HashMap::new(),
+            meta: HashMap::new(),
+            tombstones,
+            provisional: HashMap::new(),
+            projects: HashMap::new(),
+            conns: HashMap::new(),
+            erased_now: Vec::new(),
+        })
+    }
+
+    /// Binds a connection to the device that authenticated it.
+    pub fn attach(&mut self, conn: ConnId, device: Device) {
+        self.conns.insert(conn, device);
+    }
+
+    /// Forgets a connection.
+    pub fn detach(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.provisional.retain(|(c, _), _| *c != conn);
+    }
+
+    /// The connections of a device.
+    pub fn connections_of(&self, device: &str) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, d)| d.id == device)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Marks a device revoked on every open connection: from now on it may do nothing.
+    pub fn revoke(&mut self, device: &str) -> Vec<ConnId> {
+        let conns = self.connections_of(device);
+        for c in &conns {
+            if let Some(d) = self.conns.get_mut(c) {
+                d.revoked = true;
+            }
+        }
+        conns
+    }
+
+    /// Documents erased by the last message.
+    pub fn take_erased(&mut self) -> Vec<DocumentId> {
+        std::mem::take(&mut self.erased_now)
+    }
+
+    pub fn db(&self) -> &Connection {
+        &self.db
+    }
+
+    /// The recorded facts of a document, loading them on first use.
+    pub fn meta(&mut self, doc: &DocumentId) -> Option<DocMeta> {
+        if let Some(m) = self.meta.get(doc) {
+            return Some(m.clone());
+        }
+        let row: Option<(String, String, String, Option<String>)> = self
+            .db
+            .query_row(
+                "SELECT name, kind, project, subject FROM documents WHERE doc_id = ?1",
+                [doc.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        let (name, _, project, subject) = row?;
+        let key: DocKey = name.parse().ok()?;
+        let meta = DocMeta {
+            kind: key.kind(),
+            name,
+            project,
+            subject,
+        };
+        self.meta.insert(*doc, meta.clone());
+        Some(meta)
+    }
+
+    fn project(&mut self, id: &str) -> Option<ProjectAccess> {
+        if let Some(p) = self.projects.get(id) {
+            return Some(p.clone());
+        }
+        let (org, cross_org): (String, bool) = self
+            .db
+            .query_row(
+                "SELECT org, cross_org FROM projects WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ok()
+            .flatten()?;
+        let mut orgs = HashSet::new();
+        if let Ok(mut stmt) = self
+            .db
+            .prepare("SELECT org FROM project_orgs WHERE project = ?1")
+        {
+            if let Ok(rows) = stmt.query_map([id], |r| r.get::<_, String>(0)) {
+                orgs.extend(rows.flatten());
+            }
+        }
+        let p = ProjectAccess {
+            org,
+            cross_org,
+            orgs,
+        };
+        self.projects.insert(id.to_string(), p.clone());
+        Some(p)
+    }
+
+    /// Forgets what is cached about projects (after one is shared across
+    /// organisations).
+    pub fn forget_projects(&mut self) {
+        self.projects.clear();
+    }
+
+    fn project_open_to(&mut self, project: &str, device: &Device) -> bool {
+        match self.project(project) {
+            Some(p) => p.org == device.org || (p.cross_org && p.orgs.contains(&device.org)),
+            None => false,
+        }
+    }
+
+    /// What the device on `conn` may do with a recorded document.
+    fn access_recorded(&mut self, device: &Device, meta: &DocMeta) -> Access {
+        if device.role != Role::Participant && !self.project_open_to(&meta.project, device) {
+            return Access::None;
+        }
+        if device.role == Role::Participant {
+            // A participant's own inbox, in a project of their organisation.
+            if !self.project_open_to(&meta.project, device) {
+                return Access::None;
+            }
+        }
+        policy(device, meta.kind, meta.subject.as_deref())
+    }
+
+    /// Whether a device may read the blob `hash`: some document it may read
+    /// references it.
+    pub fn may_read_blob(&mut self, device: &Device, hash: &str) -> Result<bool> {
+        let docs: Vec<String> = {
+            let mut stmt = self
+                .db
+                .prepare("SELECT doc_id FROM doc_blobs WHERE hash = ?1")?;
+            let rows = stmt.query_map([hash], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in docs {
+            let Ok(id) = id.parse::<DocumentId>() else {
+                continue;
+            };
+            if let Some(meta) = self.meta(&id) {
+                if self.access_recorded(device, &meta) != Access::None {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    fn load(&mut self, doc: &DocumentId) -> Result<&mut AutoCommit> {
+        if !self.cache.contains_key(doc) {
+            let data: Vec<u8> = self
+                .db
+                .query_row(
+                    "SELECT data FROM documents WHERE doc_id = ?1",
+                    [doc.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or(HubError::NotFound("document"))?;
+            let loaded = AutoCommit::load(&data).map_err(CoreError::from)?;
+            if self.cache.len() >= CACHE_CAPACITY {
+                // Drop an arbitrary document: everything is persisted.
+                if let Some(k) = self.cache.keys().next().copied() {
+                    self.cache.remove(&k);
+                }
+            }
+            self.cache.insert(*doc, loaded);
+        }
+        self.cache
+            .get_mut(doc)
+            .ok_or(HubError::NotFound("document"))
+    }
+
+    /// Writes a document, its record and its blob references.
+    fn store(&mut self, id: &DocumentId, doc: &mut AutoCommit, meta: &DocMeta) -> Result<()> {
+        let info = insikt_core::store::describe_document(doc)?;
+        let data = doc.save();
+        let tx = self.db.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            params![id.to_string(), meta.name, meta.kind, meta.project, meta.subject, data, now()],
+        )?;
+        tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id.to_string()])?;
+        for (hash, rendition) in &info.blobs {
+            tx.execute(
+                "INSERT OR IGNORE INTO doc_blobs (doc_id, hash, rendition) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), hash, rendition],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Destroys the documents named in a project's erasures, with the blobs only
+    /// they referenced, and refuses them from now on.
+    fn honour_erasures(&mut self, project_doc: &AutoCommit) -> Result<()> {
+        let erasures: BTreeMap<String, Erasure> =
+            autosurgeon::hydrate_prop(project_doc, automerge::ROOT, "erasures").unwrap_or_default();
+        for erasure in erasures.values() {
+            for name in &erasure.documents {
+                let Ok(key) = name.parse::<DocKey>() else {
+                    continue;
+                };
+                let id = DocumentId::of(&key);
+                if self.tombstones.contains(&id) {
+                    continue;
+                }
+                let hashes: Vec<String> = {
+                    let mut stmt = self.db.prepare(
+                        "SELECT hash FROM doc_blobs b WHERE doc_id = ?1
+                         AND NOT EXISTS (SELECT 1 FROM doc_blobs o WHERE o.hash = b.hash AND o.doc_id != ?1)",
+                    )?;
+                    let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                let tx = self.db.unchecked_transaction()?;
+                tx.execute("DELETE FROM documents WHERE doc_id = ?1", [id.to_string()])?;
+                tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id.to_string()])?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO tombstones (doc_id, name, erased_at) VALUES (?1, ?2, ?3)",
+                    params![id.to_string(), name, now()],
+                )?;
+                crate::db::audit(&tx, None, None, "erase", key.kind())?;
+                tx.commit()?;
+                for hash in hashes {
+                    if let Ok(h) = hash.parse::<BlobHash>() {
+                        self.blobs.delete(&h)?;
+                    }
+                }
+                self.cache.remove(&id);
+                self.meta.remove(&id);
+                self.tombstones.insert(id);
+                self.erased_now.push(id);
+            }
+        }
+        if !self.erased_now.is_empty() {
+            // Freed pages are zeroed (secure_delete); rewrite the log too.
+            self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        }
+        Ok(())
+    }
+
+    /// Applies a sync message to a recorded document.
+    fn receive_recorded(
+        &mut self,
+        device: &Device,
+        doc: &DocumentId,
+        meta: &DocMeta,
+        state: &mut sync::State,
+        message: sync::Message,
+    ) -> Result<Received> {
+        let is_project = meta.kind == "project";
+        let coordinator = device.role == Role::Coordinator;
+        let loaded = self.load(doc)?;
+        let before = loaded.get_heads();
+        if is_project && !coordinator && !message.changes.is_empty() {
+            // Only coordinators erase: apply to a copy first, and refuse a message
+            // that would change the recorded erasures.
+            let mut copy = loaded.fork();
+            let mut probe = state.clone();
+            copy.sync()
+                .receive_sync_message(&mut probe, message.clone())
+                .map_err(CoreError::from)?;
+            if erasures_of(&copy) != erasures_of(loaded) {
+                return Err(HubError::Forbidden("only a coordinator records erasures"));
+            }
+        }
+        loaded
+            .sync()
+            .receive_sync_message(state, message)
+            .map_err(CoreError::from)?;
+        if loaded.get_heads() == before {
+            return Ok(Received::default());
+        }
+        let mut doc_now = std::mem::take(self.load(doc)?);
+        let stored = self.store(doc, &mut doc_now, meta);
+        if is_project {
+            self.honour_erasures(&doc_now)?;
+        }
+        self.cache.insert(*doc, doc_now);
+        stored?;
+        Ok(Received {
+            changed: true,
+            refused: false,
+        })
+    }
+
+    /// Applies a sync message to a document not recorded yet; once it names itself,
+    /// checks the name against its id and the device's rights, and records it.
+    fn receive_new(
+        &mut self,
+        conn: ConnId,
+        device: &Device,
+        doc: &DocumentId,
+        state: &mut sync::State,
+        message: sync::Message,
+    ) -> Result<Received> {
+        let slot = (conn, *doc);
+        if !self.provisional.contains_key(&slot)
+            && self.provisional.keys().filter(|(c, _)| *c == conn).count()
+                >= MAX_PROVISIONAL_PER_CONN
+        {
+            return Err(HubError::TooLarge("too many new documents at once"));
+        }
+        let provisional = self.provisional.entry(slot).or_default();
+        provisional
+            .sync()
+            .receive_sync_message(state, message)
+            .map_err(CoreError::from)?;
+        if provisional.get_heads().is_empty() {
+            return Ok(Received::default());
+        }
+        let mut new_doc = self.provisional.remove(&slot).unwrap_or_default();
+        let info = insikt_core::store::describe_document(&new_doc)?;
+        if &DocumentId::of(&info.key) != doc {
+            return Err(HubError::Invalid(
+                "a document arrived under an id that is not its name",
+            ));
+        }
+        let project = info.project.to_string();
+        let meta = DocMeta::of(&info.key, &project);
+        let refused = Received {
+            changed: false,
+            refused: true,
+        };
+        match self.project(&project) {
+            Some(_) => {
+                if self.access_recorded(device, &meta) != Access::ReadWrite {
+                    return Ok(refused);
+                }
+            }
+            None => {
+                // A project new to the hub: only a coordinator brings one, into
+                // their own organisation; anything else waits for its project.
+                if meta.kind != "project" || device.role != Role::Coordinator {
+                    return Ok(refused);
+                }
+                self.db.execute(
+                    "INSERT INTO projects (id, org, cross_org) VALUES (?1, ?2, 0)",
+                    params![project, device.org],
+                )?;
+                crate::db::audit(&self.db, Some(&device.org), Some(&device.id), "project", "")?;
+                self.projects.remove(&project);
+            }
+        }
+        if meta.kind == "project"
+            && !erasures_of(&new_doc).is_empty()
+            && device.role != Role::Coordinator
+        {
+            return Ok(refused);
+        }
+        self.store(doc, &mut new_doc, &meta)?;
+        if meta.kind == "project" {
+            self.honour_erasures(&new_doc)?;
+        }
+        self.meta.insert(*doc, meta);
+        self.cache.insert(*doc, new_doc);
+        Ok(Received {
+            changed: true,
+            refused: false,
+        })
+    }
+}
+
+fn erasures_of(doc: &AutoCommit) -> BTreeMap<String, Erasure> {
+    autosurgeon::hydrate_prop(doc, automerge::ROOT, "erasures").unwrap_or_default()
+}
+
+impl Documents for HubDocuments {
+    fn offer(&mut self, conn: ConnId) -> Vec<DocumentId> {
+        let Some(device) = self.conns.get(&conn).cloned() else {
+            return Vec::new();
+        };
+        if device.revoked {
+            return Vec::new();
+        }
+        if device.role == Role::Participant {
+            let Some(p) = device.participant.as_deref().and_then(|p| p.parse().ok()) else {
+                return Vec::new();
+            };
+            let id = DocumentId::of(&DocKey::Inbox(p));
+            return match self.meta(&id) {
+                Some(m) if self.access_recorded(&device, &m) != Access::None => vec![id],
+                _ => Vec::new(),
+            };
+        }
+        // Every document of the projects open to the device's organisation that its
+        // role may read, projects first.
+        let rows: Vec<(String, String, String, Option<String>)> = {
+            let Ok(mut stmt) = self.db.prepare(
+                "SELECT d.doc_id, d.name, d.project, d.subject FROM documents d JOIN projects p ON p.id = d.project
+                 WHERE p.org = ?1 OR (p.cross_org = 1 AND EXISTS
+                    (SELECT 1 FROM project_orgs o WHERE o.project = p.id AND o.org = ?1))
+                 ORDER BY d.kind != 'project', d.name",
+            ) else {
+                return Vec::new();
+            };
+            let Ok(rows) = stmt.query_map([&device.org], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            }) else {
+                return Vec::new();
+            };
+            rows.flatten().collect()
+        };
+        let mut out = Vec::new();
+        for (id, name, _, subject) in rows {
+            let (Ok(id), Ok(key)) = (id.parse::<DocumentId>(), name.parse::<DocKey>()) else {
+                continue;
+            };
+            if policy(&device, key.kind(), subject.as_deref()) != Access::None {
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    fn access(&mut self, conn: ConnId, doc: &DocumentId) -> Access {
+        let Some(device) = self.conns.get(&conn).cloned() else {
+            return Access::None;
+        };
+        if device.revoked || self.tombstones.contains(doc) {
+            return Access::None;
+        }
+        match self.meta(doc) {
+            Some(meta) => self.access_recorded(&device, &meta),
+            None => match device.role {
+                Role::Coordinator | Role::Researcher => Access::ReadWrite,
+                Role::Participant => {
+                    let own = device
+                        .participant
+                        .as_deref()
+                        .and_then(|p| p.parse().ok())
+                        .map(|p| DocumentId::of(&DocKey::Inbox(p)));
+                    if own.as_ref() == Some(doc) {
+                        Access::ReadWrite
+                    } else {
+                        Access::None
+                    }
+                }
+                Role::Reviewer | Role::Coach => Access::None,
+            },
+        }
+    }
+
+    fn has(&mut self, doc: &DocumentId) -> bool {
+        !self.tombstones.contains(doc) && self.meta(doc).is_some()
+    }
+
+    fn generate(
+        &mut self,
+        conn: ConnId,
+        doc: &DocumentId,
+        state: &mut sync::State,
+    ) -> insikt_core::Result<Option<sync::Message>> {
+        if self.has(doc) {
+            let loaded = self.load(doc).map_err(to_core)?;
+            return Ok(loaded.sync().generate_sync_message(state));
+        }
+        let provisional = self.provisional.entry((conn, *doc)).or_default();
+        Ok(provisional.sync().generate_sync_message(state))
+    }
+
+    fn receive(
+        &mut self,
+        conn: ConnId,
+        doc: &DocumentId,
+        state: &mut sync::State,
+        message: sync::Message,
+    ) -> insikt_core::Result<Received> {
+        let Some(device) = self.conns.get(&conn).cloned() else {
+            return Err(CoreError::Unauthorized(
+                "no device on this connection".into(),
+            ));
+        };
+        if device.revoked {
+            return Err(CoreError::Unauthorized("the device was revoked".into()));
+        }
+        let outcome = match self.meta(doc) {
+            Some(meta) => self.receive_recorded(&device, doc, &meta, state, message),
+            None => self.receive_new(conn, &device, doc, state, message),
+        };
+        outcome.map_err(to_core)
+    }
+}
+
+fn to_core(e: HubError) -> CoreError {
+    match e {
+        HubError::Core(c) => c,
+        HubError::Forbidden(what) => CoreError::NotAllowed(what),
+        HubError::Invalid(what) | HubError::TooLarge(what) => CoreError::InvalidInput(what),
+        HubError::Unauthorized => CoreError::Unauthorized("unknown device".into()),
+        other => CoreError::Storage(other.to_string()),
+    }
+}

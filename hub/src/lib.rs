@@ -1,0 +1,91 @@
+//! # insikt-hub
+//!
+//! The hub a team's devices sync through when a network is there. It speaks
+//! automerge-repo's protocol over WebSocket (`/v1/sync`), so stock automerge-repo
+//! clients holding a device token can sync the documents they may read; devices
+//! enroll with one-time invite codes; every document and every message is checked
+//! against the device's role and organisation; photos and recordings travel through
+//! `/v1/blobs`. Storage is one SQLCipher file and an encrypted blob directory.
+//!
+//! - [`auth`]: organisations, invites, devices, tokens (kept hashed), revocation.
+//! - [`docs`]: the documents and the access policy.
+//! - [`server`]: the HTTP and WebSocket endpoints.
+
+pub mod auth;
+pub mod db;
+pub mod docs;
+pub mod error;
+pub mod server;
+
+pub use auth::{Device, Enrollment, Role};
+pub use error::{HubError, Result};
+pub use server::{Hub, HubConfig};
+
+use std::path::Path;
+
+/// Reads the hub's key from `dir/hub.key`, creating it (owner-only) on first use.
+pub fn load_or_create_key(dir: &Path) -> Result<[u8; 32]> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let path = dir.join("hub.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes =
+            hex::decode(text.trim()).map_err(|_| HubError::Invalid("hub.key is not hex"))?;
+        return bytes
+            .try_into()
+            .map_err(|_| HubError::Invalid("hub.key is not 32 bytes"));
+    }
+    let key: [u8; 32] = rand::random();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&path)?;
+    f.write_all(hex::encode(key).as_bytes())?;
+    f.sync_all()?;
+    Ok(key)
+}
+
+/// A hub serving on a loopback port from a background runtime: embedded in the
+/// CLI's demo and in tests. Dropping it stops the hub.
+pub struct RunningHub {
+    pub hub: Hub,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl RunningHub {
+    /// Opens the hub in `dir` and serves it on a free loopback port.
+    pub fn start(dir: &Path, config: HubConfig) -> Result<RunningHub> {
+        let hub = Hub::open(dir, config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        runtime.spawn(hub.clone().serve(listener));
+        Ok(RunningHub {
+            hub,
+            url,
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl Drop for RunningHub {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        }
+    }
+}

@@ -1,0 +1,635 @@
+//! The hub's endpoints.
+//!
+//! - `GET  /v1/sync` — WebSocket, automerge-repo protocol, binary frames. The device
+//!   token goes in `Authorization: Bearer` or, for clients that cannot set headers,
+//!   the `token` query parameter.
+//! - `POST /v1/enroll` — `{code, label}` → the device's id and token (shown once).
+//! - `POST /v1/invites` — a coordinator's device invites a role: `{role, participant?}`.
+//! - `POST /v1/devices/{id}/revoke` — a coordinator revokes a device of their
+//!   organisation; its open connections close at once.
+//! - `GET  /v1/blobs/{hash}` — a blob, when a document the device may read references it.
+//! - `GET  /v1/blobs/{hash}/status` — how much of an upload arrived.
+//! - `PUT  /v1/blobs/{hash}?offset=N&total=T` — one piece of an upload; the last piece
+//!   completes it, verified against the hash.
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use insikt_core::sync::{ConnId, Effect, Engine, Event, Limits};
+use insikt_media::{BlobHash, BlobStore};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use crate::auth::{self, Device, Role};
+use crate::docs::HubDocuments;
+use crate::error::{HubError, Result};
+
+/// The hub's settings.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// The largest protocol message accepted; a peer sending a larger one is
+    /// disconnected.
+    pub max_message_bytes: usize,
+    /// The largest blob accepted.
+    pub max_blob_bytes: u64,
+    /// The largest piece of an upload in one request.
+    pub max_upload_piece: usize,
+    /// How often open connections are checked against revocations made elsewhere
+    /// (another process on the same database).
+    pub revocation_sweep: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 16 << 20,
+            max_blob_bytes: 512 << 20,
+            max_upload_piece: 8 << 20,
+            revocation_sweep: Duration::from_millis(500),
+        }
+    }
+}
+
+enum Outbound {
+    Frame(Vec<u8>),
+    Close(Option<String>),
+}
+
+struct Core {
+    engine: Engine,
+    docs: HubDocuments,
+}
+
+struct Shared {
+    core: Mutex<Core>,
+    admin: Mutex<Connection>,
+    blobs: BlobStore,
+    senders: Mutex<HashMap<ConnId, (String, mpsc::UnboundedSender<Outbound>)>>,
+    next_conn: AtomicU64,
+    config: HubConfig,
+}
+
+/// A running hub's state; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Hub {
+    /// Opens the hub's storage in `dir` (created when new).
+    pub fn open(dir: &Path, config: HubConfig) -> Result<Hub> {
+        let key = crate::load_or_create_key(dir)?;
+        let sync_db = crate::db::open(dir, &key)?;
+        let admin = crate::db::open(dir, &key)?;
+        let blob_dir: PathBuf = dir.join("blobs");
+        let docs = HubDocuments::new(sync_db, BlobStore::open(&blob_dir, &key)?)?;
+        let limits = Limits {
+            max_message_bytes: config.max_message_bytes,
+            ..Limits::default()
+        };
+        Ok(Hub {
+            shared: Arc::new(Shared {
+                core: Mutex::new(Core {
+                    engine: Engine::new("insikt-hub", limits),
+                    docs,
+                }),
+                admin: Mutex::new(admin),
+                blobs: BlobStore::open(&blob_dir, &key)?,
+                senders: Mutex::new(HashMap::new()),
+                next_conn: AtomicU64::new(1),
+                config,
+            }),
+        })
+    }
+
+    /// Runs `f` on the hub's administrative database connection.
+    pub fn admin<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        f(&mut lock(&self.shared.admin))
+    }
+
+    /// Creates an organisation.
+    pub fn add_org(&self, name: &str) -> Result<String> {
+        self.admin(|c| auth::add_org(c, name))
+    }
+
+    /// An invite code for `role` in the organisation `org` (name or id).
+    pub fn invite(&self, org: &str, role: Role, participant: Option<&str>) -> Result<String> {
+        self.admin(|c| {
+            let org = crate::db::org_id(c, org)?;
+            auth::create_invite(c, &org, role, participant, None)
+        })
+    }
+
+    /// Opens a project to another organisation (the project must allow crossing).
+    pub fn share_project(&self, project: &str, org: &str) -> Result<()> {
+        self.admin(|c| {
+            let org = crate::db::org_id(c, org)?;
+            let n = c.execute("UPDATE projects SET cross_org = 1 WHERE id = ?1", [project])?;
+            if n == 0 {
+                return Err(HubError::NotFound("project"));
+            }
+            c.execute(
+                "INSERT OR IGNORE INTO project_orgs (project, org) VALUES (?1, ?2)",
+                params![project, org],
+            )?;
+            crate::db::audit(c, Some(&org), None, "share-project", "")?;
+            Ok(())
+        })?;
+        lock(&self.shared.core).docs.forget_projects();
+        Ok(())
+    }
+
+    /// Revokes a device and closes its open connections at once.
+    pub fn revoke(&self, device: &str, by: Option<&str>) -> Result<()> {
+        self.admin(|c| auth::revoke(c, device, by))?;
+        self.close_device(device, "the device was revoked");
+        Ok(())
+    }
+
+    fn close_device(&self, device: &str, reason: &str) {
+        let effects = {
+            let mut core = lock(&self.shared.core);
+            let Core { engine, docs } = &mut *core;
+            let conns = docs.revoke(device);
+            let mut effects = Vec::new();
+            for conn in conns {
+                effects.extend(engine.handle(
+                    docs,
+                    Event::Close {
+                        conn,
+                        reason: reason.into(),
+                    },
+                ));
+            }
+            effects
+        };
+        self.dispatch(effects);
+    }
+
+    /// How many connections are open.
+    pub fn connections(&self) -> usize {
+        lock(&self.shared.senders).len()
+    }
+
+    /// The HTTP and WebSocket routes.
+    pub fn router(&self) -> Router {
+        let piece = self.shared.config.max_upload_piece;
+        Router::new()
+            .route("/v1/health", get(|| async { "ok" }))
+            .route("/v1/sync", get(sync_socket))
+            .route("/v1/enroll", post(enroll))
+            .route("/v1/invites", post(invite))
+            .route("/v1/devices/{id}/revoke", post(revoke))
+            .route("/v1/blobs/{hash}", get(blob_get).put(blob_put))
+            .route("/v1/blobs/{hash}/status", get(blob_status))
+            .layer(DefaultBodyLimit::max(piece + 1024))
+            .with_state(self.clone())
+    }
+
+    /// Serves on `listener` until the process ends, sweeping revocations made
+    /// elsewhere.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> Result<()> {
+        let sweeper = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(sweeper.shared.config.revocation_sweep);
+            loop {
+                tick.tick().await;
+                sweeper.sweep_revoked();
+            }
+        });
+        axum::serve(listener, self.router())
+            .await
+            .map_err(HubError::from)
+    }
+
+    fn sweep_revoked(&self) {
+        let devices: Vec<String> = lock(&self.shared.senders)
+            .values()
+            .map(|(d, _)| d.clone())
+            .collect();
+        let revoked: Vec<String> = {
+            let admin = lock(&self.shared.admin);
+            devices
+                .into_iter()
+                .filter(|d| auth::is_revoked(&admin, d))
+                .collect()
+        };
+        for d in revoked {
+            self.close_device(&d, "the device was revoked");
+        }
+    }
+
+    fn authenticate(&self, headers: &HeaderMap, query_token: Option<&str>) -> Result<Device> {
+        let token = bearer(headers)
+            .or(query_token)
+            .ok_or(HubError::Unauthorized)?;
+        self.admin(|c| auth::authenticate(c, token))
+    }
+
+    /// Carries out the engine's effects.
+    fn dispatch(&self, effects: Vec<Effect>) {
+        if effects.is_empty() {
+            return;
+        }
+        let senders = lock(&self.shared.senders);
+        for effect in effects {
+            match effect {
+                Effect::Send { conn, frame } => {
+                    if let Some((_, tx)) = senders.get(&conn) {
+                        let _ = tx.send(Outbound::Frame(frame));
+                    }
+                }
+                Effect::Close { conn, error } => {
+                    if let Some((_, tx)) = senders.get(&conn) {
+                        let _ = tx.send(Outbound::Close(error));
+                    }
+                }
+                Effect::Established { .. }
+                | Effect::DocumentChanged { .. }
+                | Effect::Unavailable { .. } => {}
+            }
+        }
+    }
+
+    /// Feeds one event to the engine, then tells it about documents an erasure just
+    /// destroyed, and carries out the effects.
+    fn feed(&self, event: Event) {
+        let effects = {
+            let mut core = lock(&self.shared.core);
+            let Core { engine, docs } = &mut *core;
+            let mut effects = engine.handle(docs, event);
+            for doc in docs.take_erased() {
+                effects.extend(engine.handle(docs, Event::Changed { doc }));
+            }
+            effects
+        };
+        self.dispatch(effects);
+    }
+
+    async fn run_socket(self, device: Device, socket: WebSocket) {
+        let conn = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        lock(&self.shared.senders).insert(conn, (device.id.clone(), tx));
+        lock(&self.shared.core).docs.attach(conn, device.clone());
+        self.feed(Event::Connected {
+            conn,
+            dialer: false,
+            expected_peer: None,
+        });
+        let (mut sink, mut stream) = socket.split();
+        let writer = tokio::spawn(async move {
+            while let Some(out) = rx.recv().await {
+                match out {
+                    Outbound::Frame(f) => {
+                        if sink.send(WsMessage::Binary(f.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Outbound::Close(reason) => {
+                        let frame = CloseFrame {
+                            code: if reason.is_some() { 1008 } else { 1000 },
+                            reason: reason
+                                .unwrap_or_default()
+                                .chars()
+                                .take(120)
+                                .collect::<String>()
+                                .into(),
+                        };
+                        let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                        break;
+                    }
+                }
+            }
+            let _ = sink.close().await;
+        });
+        while let Some(msg) = stream.next().await {
+            let frame = match msg {
+                Ok(WsMessage::Binary(b)) => b.to_vec(),
+                Ok(WsMessage::Close(_)) => break,
+                Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => continue,
+                Ok(WsMessage::Text(_)) => {
+                    self.feed(Event::Close {
+                        conn,
+                        reason: "text frames are not part of the protocol".into(),
+                    });
+                    break;
+                }
+                Err(_) => {
+                    // Oversized or broken frames end the connection with an error.
+                    self.feed(Event::Close {
+                        conn,
+                        reason: "malformed or oversized frame".into(),
+                    });
+                    break;
+                }
+            };
+            self.feed(Event::Received { conn, frame });
+            if !lock(&self.shared.senders).contains_key(&conn) {
+                break;
+            }
+        }
+        // Give the writer a moment to flush a closing error, then end.
+        lock(&self.shared.senders).remove(&conn);
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+        {
+            let mut core = lock(&self.shared.core);
+            let Core { engine, docs } = &mut *core;
+            engine.handle(docs, Event::Disconnected { conn });
+            docs.detach(conn);
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn sync_socket(
+    State(hub): State<Hub>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let device = match hub.authenticate(&headers, q.token.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
+    let max = hub.shared.config.max_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| hub.run_socket(device, socket))
+}
+
+#[derive(Deserialize)]
+struct EnrollRequest {
+    code: String,
+    #[serde(default)]
+    label: String,
+}
+
+async fn enroll(State(hub): State<Hub>, Json(req): Json<EnrollRequest>) -> Response {
+    match hub.admin(|c| auth::enroll(c, &req.code, &req.label)) {
+        Ok(e) => Json(e).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct InviteRequest {
+    role: Role,
+    participant: Option<String>,
+}
+
+async fn invite(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    Json(req): Json<InviteRequest>,
+) -> Response {
+    let outcome = (|| {
+        let me = hub.authenticate(&headers, None)?;
+        if me.role != Role::Coordinator {
+            return Err(HubError::Forbidden("only a coordinator invites"));
+        }
+        let code = hub.admin(|c| {
+            auth::create_invite(
+                c,
+                &me.org,
+                req.role,
+                req.participant.as_deref(),
+                Some(&me.id),
+            )
+        })?;
+        Ok(serde_json::json!({ "code": code }))
+    })();
+    match outcome {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn revoke(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    let outcome = (|| {
+        let me = hub.authenticate(&headers, None)?;
+        if me.role != Role::Coordinator {
+            return Err(HubError::Forbidden("only a coordinator revokes"));
+        }
+        let target = hub.admin(|c| auth::device(c, &id))?;
+        if target.org != me.org {
+            return Err(HubError::NotFound("device"));
+        }
+        hub.revoke(&id, Some(&me.id))
+    })();
+    match outcome {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn parse_hash(hash: &str) -> Result<BlobHash> {
+    hash.parse::<BlobHash>()
+        .map_err(|_| HubError::Invalid("not a blob hash"))
+}
+
+async fn blob_get(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    UrlPath(hash): UrlPath<String>,
+) -> Response {
+    let outcome = (|| {
+        let me = hub.authenticate(&headers, None)?;
+        let h = parse_hash(&hash)?;
+        let allowed = lock(&hub.shared.core)
+            .docs
+            .may_read_blob(&me, &h.to_hex())?;
+        // Not referenced by anything the device may read: as if it did not exist.
+        if !allowed || !hub.shared.blobs.contains(&h)? {
+            return Err(HubError::NotFound("blob"));
+        }
+        Ok(hub.shared.blobs.get(&h)?)
+    })();
+    match outcome {
+        Ok(bytes) => (
+            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn may_upload(device: &Device) -> bool {
+    matches!(
+        device.role,
+        Role::Coordinator | Role::Researcher | Role::Participant
+    )
+}
+
+async fn blob_status(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    UrlPath(hash): UrlPath<String>,
+) -> Response {
+    let outcome = (|| {
+        let me = hub.authenticate(&headers, None)?;
+        if !may_upload(&me) {
+            return Err(HubError::Forbidden("this role does not upload"));
+        }
+        let h = parse_hash(&hash)?;
+        if hub.shared.blobs.contains(&h)? {
+            return Ok(serde_json::json!({ "complete": true, "received": null }));
+        }
+        let received: Option<i64> = hub.admin(|c| {
+            Ok(c.query_row(
+                "SELECT received FROM uploads WHERE hash = ?1",
+                [h.to_hex()],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        Ok(serde_json::json!({ "complete": false, "received": received.unwrap_or(0) }))
+    })();
+    match outcome {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct PieceQuery {
+    offset: u64,
+    total: u64,
+}
+
+async fn blob_put(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    UrlPath(hash): UrlPath<String>,
+    Query(q): Query<PieceQuery>,
+    body: Bytes,
+) -> Response {
+    let outcome = (|| {
+        let me = hub.authenticate(&headers, None)?;
+        if !may_upload(&me) {
+            return Err(HubError::Forbidden("this role does not upload"));
+        }
+        let h = parse_hash(&hash)?;
+        if q.total > hub.shared.config.max_blob_bytes {
+            return Err(HubError::TooLarge("blob"));
+        }
+        if hub.shared.blobs.contains(&h)? {
+            return Ok(serde_json::json!({ "complete": true, "received": q.total }));
+        }
+        hub.admin(|c| receive_piece(c, &hub.shared.blobs, &me, &h, q.offset, q.total, &body))
+    })();
+    match outcome {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Stores one piece of an upload inside the encrypted database; the piece that
+/// completes it is checked against the hash and moves the whole into the blob store.
+fn receive_piece(
+    c: &mut Connection,
+    blobs: &BlobStore,
+    me: &Device,
+    h: &BlobHash,
+    offset: u64,
+    total: u64,
+    body: &[u8],
+) -> Result<serde_json::Value> {
+    let hex = h.to_hex();
+    let tx = c.transaction()?;
+    let current: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT total, received FROM uploads WHERE hash = ?1",
+            [&hex],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let received = match current {
+        Some((t, r)) if t as u64 == total => r as u64,
+        Some(_) => {
+            // A different total restarts the upload.
+            tx.execute("DELETE FROM upload_chunks WHERE hash = ?1", [&hex])?;
+            tx.execute("DELETE FROM uploads WHERE hash = ?1", [&hex])?;
+            0
+        }
+        None => 0,
+    };
+    if offset != received {
+        return Err(HubError::Invalid("the piece does not continue the upload"));
+    }
+    if offset + body.len() as u64 > total {
+        return Err(HubError::Invalid("the piece runs past the declared size"));
+    }
+    let now_received = received + body.len() as u64;
+    tx.execute(
+        "INSERT INTO uploads (hash, total, received, device, started_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (hash) DO UPDATE SET received = excluded.received",
+        params![hex, total as i64, now_received as i64, me.id, crate::db::now()],
+    )?;
+    if !body.is_empty() {
+        tx.execute(
+            "INSERT INTO upload_chunks (hash, offset, data) VALUES (?1, ?2, ?3)",
+            params![hex, offset as i64, body],
+        )?;
+    }
+    tx.commit()?;
+    if now_received < total {
+        return Ok(serde_json::json!({ "complete": false, "received": now_received }));
+    }
+    let mut whole = Vec::with_capacity(total as usize);
+    {
+        let mut stmt =
+            c.prepare("SELECT data FROM upload_chunks WHERE hash = ?1 ORDER BY offset")?;
+        let mut rows = stmt.query([&hex])?;
+        while let Some(row) = rows.next()? {
+            whole.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+        }
+    }
+    let clear = |c: &Connection| -> Result<()> {
+        c.execute("DELETE FROM upload_chunks WHERE hash = ?1", [&hex])?;
+        c.execute("DELETE FROM uploads WHERE hash = ?1", [&hex])?;
+        Ok(())
+    };
+    if BlobHash::of(&whole) != *h {
+        clear(c)?;
+        return Err(HubError::Invalid("the upload does not match its hash"));
+    }
+    blobs.put(&whole)?;
+    clear(c)?;
+    Ok(serde_json::json!({ "complete": true, "received": total }))
+}

@@ -1,0 +1,325 @@
+//! Every refusal the hub owes: no token, a wrong token, a revoked device (also in the
+//! middle of a connection), a participant asking for project material, a blob no
+//! readable document references, oversized and forged messages — and the hub keeps
+//! serving everyone else.
+
+use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, ParticipantRole};
+use insikt_core::sync::wire::{DocumentId, Message};
+use insikt_core::sync::HubSyncOptions;
+use insikt_core::{DocKey, Error, Lang, Store, StoreKey};
+use insikt_hub::{HubConfig, Role, RunningHub};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message as Ws, WebSocket};
+
+type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+
+struct World {
+    _dir: tempfile::TempDir,
+    hub: RunningHub,
+    sara: Store,
+    project: insikt_core::ids::ProjectId,
+    participant: insikt_core::ids::ParticipantId,
+}
+
+fn world(config: HubConfig) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = RunningHub::start(&dir.path().join("hub"), config).unwrap();
+    hub.hub.add_org("Region Norr").unwrap();
+    let sara = Store::open(&dir.path().join("sara"), &StoreKey::generate()).unwrap();
+    let code = hub
+        .hub
+        .invite("Region Norr", Role::Coordinator, None)
+        .unwrap();
+    sara.enroll(&hub.url, &code, "Sara").unwrap();
+    let project = sara.create_project("Ung röst", Lang::Sv, "Sara").unwrap();
+    let participant = sara
+        .add_participant(
+            &project,
+            "P-01",
+            ParticipantRole::YoungPerson,
+            AgeBand::From16To17,
+        )
+        .unwrap();
+    sara.record_consent(
+        &participant,
+        ConsentScope::Notes,
+        GivenBy::Participant,
+        "v1",
+    )
+    .unwrap();
+    sara.send_message(&participant, "Hej!").unwrap();
+    sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    World {
+        _dir: dir,
+        hub,
+        sara,
+        project,
+        participant,
+    }
+}
+
+fn enroll_token(w: &World, role: Role, participant: Option<&str>) -> String {
+    let code = w.hub.hub.invite("Region Norr", role, participant).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    s.enroll(&w.hub.url, &code, "test").unwrap().token
+}
+
+fn connect(url: &str, token: Option<&str>, in_query: bool) -> Result<Socket, u16> {
+    let ws = url.replacen("http://", "ws://", 1);
+    let target = match (token, in_query) {
+        (Some(t), true) => format!("{ws}/v1/sync?token={t}"),
+        _ => format!("{ws}/v1/sync"),
+    };
+    let mut req = target.into_client_request().unwrap();
+    if let (Some(t), false) = (token, in_query) {
+        req.headers_mut()
+            .insert("Authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    match tungstenite::connect(req) {
+        Ok((s, _)) => Ok(s),
+        Err(tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("unexpected: {e}"),
+    }
+}
+
+fn send(s: &mut Socket, m: &Message) {
+    s.send(Ws::Binary(m.encode().into())).unwrap();
+}
+
+/// Reads protocol messages until `want` matches one or the connection closes;
+/// returns the match, or the close reason as an error.
+fn read_until(s: &mut Socket, want: impl Fn(&Message) -> bool) -> Result<Message, String> {
+    if let MaybeTlsStream::Plain(t) = s.get_mut() {
+        t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    loop {
+        match s.read() {
+            Ok(Ws::Binary(b)) => {
+                let m = Message::decode(&b, 1 << 26).unwrap();
+                if let Message::Error { message } = &m {
+                    return Err(message.clone());
+                }
+                if want(&m) {
+                    return Ok(m);
+                }
+            }
+            Ok(Ws::Close(f)) => return Err(f.map(|f| f.reason.to_string()).unwrap_or_default()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("closed: {e}")),
+        }
+    }
+}
+
+fn handshake(s: &mut Socket, me: &str) {
+    send(
+        s,
+        &Message::Join {
+            sender: me.into(),
+            versions: vec!["1".into()],
+            metadata: None,
+        },
+    );
+    read_until(s, |m| matches!(m, Message::Peer { .. })).expect("the hub answers the join");
+}
+
+#[test]
+fn no_token_and_wrong_tokens_are_refused_before_the_upgrade() {
+    let w = world(HubConfig::default());
+    assert_eq!(connect(&w.hub.url, None, false).err(), Some(401));
+    assert_eq!(connect(&w.hub.url, Some("ikt_00"), false).err(), Some(401));
+    assert_eq!(connect(&w.hub.url, Some("ikt_00"), true).err(), Some(401));
+    // A valid token works in the header and in the URL (as stock clients send it).
+    let token = enroll_token(&w, Role::Researcher, None);
+    connect(&w.hub.url, Some(&token), false).unwrap();
+    connect(&w.hub.url, Some(&token), true).unwrap();
+    // An invite code works once.
+    let code = w
+        .hub
+        .hub
+        .invite("Region Norr", Role::Researcher, None)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    s.enroll(&w.hub.url, &code, "one").unwrap();
+    assert!(matches!(
+        s.enroll(&w.hub.url, &code, "two"),
+        Err(Error::Unauthorized(_))
+    ));
+}
+
+#[test]
+fn a_revoked_device_is_cut_off_at_once_also_mid_connection() {
+    let w = world(HubConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let phone = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    let code = w
+        .hub
+        .hub
+        .invite("Region Norr", Role::Researcher, None)
+        .unwrap();
+    let e = phone.enroll(&w.hub.url, &code, "Omars telefon").unwrap();
+    phone.sync_with_hub(&HubSyncOptions::default()).unwrap();
+
+    let mut open = connect(&w.hub.url, Some(&e.token), false).unwrap();
+    handshake(&mut open, "omar");
+    let started = Instant::now();
+    w.hub.hub.revoke(&e.device_id, None).unwrap();
+    let reason = read_until(&mut open, |_| false).unwrap_err();
+    assert!(reason.contains("revoked"), "closed with: {reason}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(connect(&w.hub.url, Some(&e.token), false).err(), Some(401));
+    assert!(matches!(
+        phone.sync_with_hub(&HubSyncOptions::default()),
+        Err(Error::Unauthorized(_))
+    ));
+    // Everyone else carries on.
+    w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+}
+
+#[test]
+fn a_participant_gets_only_their_inbox() {
+    let w = world(HubConfig::default());
+    let token = enroll_token(&w, Role::Participant, Some(w.participant.as_str()));
+    let mut s = connect(&w.hub.url, Some(&token), true).unwrap();
+    handshake(&mut s, "youth");
+    // The hub offers the inbox, and nothing else.
+    let inbox = DocumentId::of(&DocKey::Inbox(w.participant.clone()));
+    let offered = read_until(&mut s, |m| matches!(m, Message::Sync { .. })).unwrap();
+    assert!(matches!(offered, Message::Sync { doc, .. } if doc == inbox));
+    // Asking for the project, the participant record or a session: unavailable.
+    for key in [
+        DocKey::Project(w.project.clone()),
+        DocKey::Participant(w.participant.clone()),
+    ] {
+        let doc = DocumentId::of(&key);
+        let empty = automerge::sync::State::new();
+        let mut am = automerge::AutoCommit::new();
+        let mut st = empty.clone();
+        use automerge::sync::SyncDoc;
+        let data = am.sync().generate_sync_message(&mut st).unwrap().encode();
+        send(
+            &mut s,
+            &Message::Request {
+                sender: "youth".into(),
+                target: "insikt-hub".into(),
+                doc,
+                data,
+            },
+        );
+        let answer = read_until(&mut s, |m| {
+            matches!(m, Message::DocUnavailable { doc: d, .. } if *d == doc)
+                || matches!(m, Message::Sync { doc: d, .. } if *d == doc)
+        })
+        .unwrap();
+        assert!(
+            matches!(answer, Message::DocUnavailable { .. }),
+            "{key} must stay unavailable to a participant"
+        );
+    }
+}
+
+#[test]
+fn a_coach_follows_the_project_but_never_receives_raw_material() {
+    let w = world(HubConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let coach = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    let code = w.hub.hub.invite("Region Norr", Role::Coach, None).unwrap();
+    coach.enroll(&w.hub.url, &code, "Coach").unwrap();
+    coach.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    assert_eq!(
+        coach.document_keys().unwrap(),
+        vec![DocKey::Project(w.project.clone())]
+    );
+}
+
+#[test]
+fn blobs_are_served_only_when_a_readable_document_references_them() {
+    let w = world(HubConfig::default());
+    let token = enroll_token(&w, Role::Researcher, None);
+    let bytes = b"not referenced by any document".to_vec();
+    let hash = insikt_media::BlobHash::of(&bytes).to_hex();
+    let agent = ureq::Agent::new_with_defaults();
+    let url = format!(
+        "{}/v1/blobs/{hash}?offset=0&total={}",
+        w.hub.url,
+        bytes.len()
+    );
+    agent
+        .put(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&bytes[..])
+        .unwrap();
+    let got = agent
+        .get(&format!("{}/v1/blobs/{hash}", w.hub.url))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call();
+    assert!(matches!(got, Err(ureq::Error::StatusCode(404))));
+    // A piece that does not continue the upload, or a wrong hash, is refused.
+    let other = b"another".to_vec();
+    let h2 = insikt_media::BlobHash::of(b"something else").to_hex();
+    let bad = agent
+        .put(&format!(
+            "{}/v1/blobs/{h2}?offset=0&total={}",
+            w.hub.url,
+            other.len()
+        ))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&other[..]);
+    assert!(matches!(bad, Err(ureq::Error::StatusCode(400))));
+    // Without a token: refused.
+    let anon = agent.get(&format!("{}/v1/blobs/{hash}", w.hub.url)).call();
+    assert!(matches!(anon, Err(ureq::Error::StatusCode(401))));
+}
+
+#[test]
+fn oversized_and_forged_messages_disconnect_the_sender_only() {
+    let w = world(HubConfig {
+        max_message_bytes: 64 << 10,
+        ..HubConfig::default()
+    });
+    let token = enroll_token(&w, Role::Researcher, None);
+
+    // Oversized.
+    let mut s = connect(&w.hub.url, Some(&token), false).unwrap();
+    handshake(&mut s, "big");
+    let _ = s.send(Ws::Binary(vec![0u8; 200 << 10].into()));
+    assert!(read_until(&mut s, |_| false).is_err());
+
+    // Forged: not CBOR; a sync message whose payload is not automerge; a truncated one.
+    let doc = DocumentId::of(&DocKey::Project(w.project.clone()));
+    let forged: Vec<Vec<u8>> = vec![
+        vec![0xff, 0x00, 0x13],
+        Message::Sync {
+            sender: "forger".into(),
+            target: "insikt-hub".into(),
+            doc,
+            data: vec![0x42; 40],
+        }
+        .encode(),
+        {
+            let mut m = Message::Sync {
+                sender: "forger".into(),
+                target: "insikt-hub".into(),
+                doc,
+                data: vec![1, 2, 3],
+            }
+            .encode();
+            m.truncate(m.len() - 5);
+            m
+        },
+    ];
+    for frame in forged {
+        let mut s = connect(&w.hub.url, Some(&token), false).unwrap();
+        handshake(&mut s, "forger");
+        s.send(Ws::Binary(frame.into())).unwrap();
+        let reason = read_until(&mut s, |_| false).unwrap_err();
+        assert!(!reason.is_empty());
+    }
+
+    // The hub still serves everyone else.
+    w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+}
