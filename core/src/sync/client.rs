@@ -280,13 +280,22 @@ impl WsTransport {
             url.replacen("http://", "ws://", 1)
                 .replacen("https://", "wss://", 1)
         );
+        Self::connect_url(&ws_url, Some(token))
+    }
+
+    /// Opens a WebSocket at exactly `ws_url` (`ws://…` or `wss://…`), with a bearer
+    /// token when given: for peers other than an Insikt hub, such as a stock
+    /// automerge-repo sync server.
+    pub fn connect_url(ws_url: &str, token: Option<&str>) -> Result<WsTransport> {
         let mut request = ws_url
             .into_client_request()
             .map_err(|_| Error::InvalidInput("not a hub address"))?;
-        let value = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| Error::InvalidInput("the token is malformed"))?;
-        request.headers_mut().insert("Authorization", value);
+        if let Some(token) = token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Error::InvalidInput("the token is malformed"))?;
+            request.headers_mut().insert("Authorization", value);
+        }
         let (socket, _) = tungstenite::connect(request).map_err(|e| match e {
             tungstenite::Error::Http(r) if r.status() == 401 => {
                 Error::Unauthorized("the hub did not accept the token".into())
