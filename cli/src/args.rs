@@ -85,6 +85,31 @@ pub enum Command {
     },
     /// Rewrite every document compactly and reclaim space.
     Compact,
+    /// Run a hub for the team's devices (the same as `insikt-hub serve`).
+    Hub {
+        /// Where the hub keeps its database, key and blobs.
+        #[arg(long, env = "INSIKT_HUB_DATA", default_value = "insikt-hub-data")]
+        hub_data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: String,
+    },
+    /// Enroll this device with a hub using a one-time invite code.
+    Enroll {
+        /// The hub's address, e.g. http://192.168.1.10:7878
+        #[arg(long)]
+        hub: String,
+        #[arg(long)]
+        code: String,
+        /// A name for this device, shown to the coordinator.
+        #[arg(long, default_value = "insikt-cli")]
+        label: String,
+    },
+    /// Sync with the hub this device enrolled with.
+    Sync {
+        /// Also fetch previews and originals of photos (thumbnails always come).
+        #[arg(long)]
+        originals: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

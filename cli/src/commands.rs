@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             crate::demo::run(&cli, &dir)
         }
         Command::Prompts { step } => prompts(cli.lang.parse()?, step.as_deref()),
+        Command::Hub { hub_data, listen } => crate::sync::serve_hub(hub_data, listen),
         command => {
             let ctx = Ctx::open(&cli, &dir)?;
             dispatch(&ctx, command, &dir)
@@ -61,7 +62,11 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
             bar.finish_with_message("compacted");
             Ok(())
         }
-        Command::Demo | Command::Prompts { .. } => unreachable!("handled before the store opens"),
+        Command::Enroll { hub, code, label } => crate::sync::enroll(ctx, hub, code, label),
+        Command::Sync { originals } => crate::sync::sync(ctx, *originals),
+        Command::Demo | Command::Prompts { .. } | Command::Hub { .. } => {
+            unreachable!("handled before the store opens")
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::args::Cli;
 use crate::context::Ctx;
 
 /// The steps of the day, for the progress bar.
-const STAGES: u64 = 9;
+const STAGES: u64 = 10;
 
 pub fn run(cli: &Cli, dir: &Path) -> Result<(), Error> {
     let ctx = Ctx::open(cli, dir)?;
@@ -31,8 +31,77 @@ pub fn run(cli: &Cli, dir: &Path) -> Result<(), Error> {
     );
     let day = FieldDay::frame(&ctx.store, ctx.lang, &bar)?;
     let summary = day.run(&bar)?;
+    bar.set_message("Kväll: teamet synkar via hubben");
+    let diarist = ctx
+        .store
+        .participants(&day.project)?
+        .into_iter()
+        .find(|p| p.code.as_str() == "P-04")
+        .map(|p| p.id)
+        .ok_or(Error::NotFound {
+            what: "participant",
+            id: "P-04".into(),
+        })?;
+    let evening = crate::demo_sync::evening(&ctx.store, dir, &day.project, &diarist)?;
+    bar.inc(1);
     bar.finish_and_clear();
-    print_summary(&ctx, dir, &day.project, &summary)
+    print_summary(&ctx, dir, &day.project, &summary)?;
+    print_evening(ctx.lang, &evening);
+    Ok(())
+}
+
+fn print_evening(l: Lang, e: &crate::demo_sync::SyncSummary) {
+    let sv = l == Lang::Sv;
+    let t = |a: &'static str, b: &'static str| if sv { a } else { b };
+    println!(
+        "\n{}",
+        t(
+            "Synk via hubben (inbäddad, 127.0.0.1)",
+            "Sync through the hub (embedded, 127.0.0.1)"
+        )
+    );
+    for (device, docs) in &e.devices {
+        println!("  {device:<20} {docs} {}", t("dokument", "documents"));
+    }
+    println!(
+        "  {}: {}",
+        t(
+            "Samma innehåll på alla enheter",
+            "Same content on every device"
+        ),
+        if e.identical {
+            t("ja", "yes")
+        } else {
+            t("NEJ", "NO")
+        }
+    );
+    println!(
+        "  {}: {}",
+        t(
+            "Ungdomens telefon har bara",
+            "The young person's phone holds only"
+        ),
+        e.youth_holds.join(", ")
+    );
+    println!(
+        "  {} {} · {} {} · {} {}",
+        e.bytes,
+        t("byte dokumentsynk", "bytes of document sync"),
+        e.blobs_uploaded,
+        t("bilder och ljud upp", "images and recordings up"),
+        e.blobs_downloaded,
+        t("ner", "down")
+    );
+    match &e.revoked_refused {
+        Some(err) => println!("  {}: {err}", t("Återkallad surfplatta", "Revoked tablet")),
+        None => println!(
+            "  {}",
+            t(
+                "Återkallad surfplatta: INTE nekad",
+                "Revoked tablet: NOT refused"
+            )
+        ),
+    }
 }
 
 /// What the day produced, for the summary.

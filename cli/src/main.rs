@@ -5,7 +5,9 @@ mod args;
 mod commands;
 mod context;
 mod demo;
+mod demo_sync;
 mod media;
+mod sync;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,0 +1,61 @@
+//! `insikt hub`, `insikt enroll`, `insikt sync`.
+
+use insikt_core::sync::HubSyncOptions;
+use insikt_core::Error;
+use std::path::Path;
+
+use crate::context::Ctx;
+
+/// Serves a hub until the process is stopped.
+pub fn serve_hub(data: &Path, listen: &str) -> Result<(), Error> {
+    let hub = insikt_hub::Hub::open(data, insikt_hub::HubConfig::default()).map_err(hub_error)?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| Error::Io(format!("{:?}", e.kind())))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::Io(format!("{:?}", e.kind())))?;
+        if let Ok(addr) = listener.local_addr() {
+            println!("insikt hub listening on http://{addr}");
+        }
+        hub.serve(listener).await.map_err(hub_error)
+    })
+}
+
+pub fn hub_error(e: insikt_hub::HubError) -> Error {
+    match e {
+        insikt_hub::HubError::Core(c) => c,
+        other => Error::Sync(other.to_string()),
+    }
+}
+
+pub fn enroll(ctx: &Ctx, hub: &str, code: &str, label: &str) -> Result<(), Error> {
+    let e = ctx.store.enroll(hub, code, label)?;
+    println!(
+        "enrolled with {} as {} (device {})",
+        e.url, e.role, e.device_id
+    );
+    Ok(())
+}
+
+pub fn sync(ctx: &Ctx, originals: bool) -> Result<(), Error> {
+    let bar = indicatif::ProgressBar::new_spinner().with_message("syncing with the hub");
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    let options = HubSyncOptions {
+        fetch_originals: originals,
+        ..HubSyncOptions::default()
+    };
+    let report = ctx.store.sync_with_hub(&options);
+    bar.finish_and_clear();
+    let r = report?;
+    println!(
+        "synced: {} documents changed here, {} frames / {} bytes sent, {} frames / {} bytes received; {} photos or recordings uploaded, {} downloaded",
+        r.documents.changed.len(),
+        r.documents.frames_sent,
+        r.documents.bytes_sent,
+        r.documents.frames_received,
+        r.documents.bytes_received,
+        r.blobs_uploaded,
+        r.blobs_downloaded
+    );
+    Ok(())
+}
