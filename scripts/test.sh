@@ -22,6 +22,19 @@ if ((${#need_apt[@]})); then
 fi
 : "${APT_PACKAGES[@]}"
 
+# The stock automerge-repo packages the interop tests (hub/tests/interop.rs) run
+# against, pinned by interop/package-lock.json. Needs Node.js 20+ with npm. Install
+# scripts are skipped: the only one (cbor-extract's) just looks for the prebuilt
+# binary its platform package ships, and cbor-x falls back to plain JS without it.
+if [ ! -d interop/node_modules ] || [ interop/package-lock.json -nt interop/node_modules/.package-lock.json ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "error: the interop tests need Node.js 20 or later with npm" >&2
+        exit 1
+    fi
+    echo "==> npm ci --prefix interop"
+    npm ci --prefix interop --no-audit --no-fund --ignore-scripts
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
