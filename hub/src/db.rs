@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS documents (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_project ON documents (project);
+CREATE TABLE IF NOT EXISTS doc_changes (
+    doc_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (doc_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS doc_blobs (
     doc_id TEXT NOT NULL,
     hash TEXT NOT NULL,

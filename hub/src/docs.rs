@@ -61,7 +61,12 @@ pub struct HubDocuments {
     conns: HashMap<ConnId, Device>,
     /// Documents erased by the last message, for the engine to stop sharing.
     erased_now: Vec<DocumentId>,
+    /// How many incremental chunks each loaded document has stored after its snapshot.
+    chunks: HashMap<DocumentId, u32>,
 }
+
+/// After this many increments a document is rewritten as one snapshot.
+const COMPACT_AFTER: u32 = 64;
 
 /// What `role` may do with a document of `kind` about `subject`, in a project the
 /// device's organisation takes part in.
@@ -104,6 +109,7 @@ impl HubDocuments {
             projects: HashMap::new(),
             conns: HashMap::new(),
             erased_now: Vec::new(),
+            chunks: HashMap::new(),
         })
     }
 
@@ -271,7 +277,22 @@ impl HubDocuments {
                 )
                 .optional()?
                 .ok_or(HubError::NotFound("document"))?;
-            let loaded = AutoCommit::load(&data).map_err(CoreError::from)?;
+            let mut loaded = AutoCommit::load(&data).map_err(CoreError::from)?;
+            let mut chunks = 0;
+            {
+                let mut stmt = self.db.prepare_cached(
+                    "SELECT data FROM doc_changes WHERE doc_id = ?1 ORDER BY seq",
+                )?;
+                let mut rows = stmt.query([doc.to_string()])?;
+                while let Some(row) = rows.next()? {
+                    let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                    loaded.load_incremental(bytes).map_err(CoreError::from)?;
+                    chunks += 1;
+                }
+            }
+            // Everything loaded is stored: the next increment starts here.
+            let _ = loaded.save_incremental();
+            self.chunks.insert(*doc, chunks);
             if self.cache.len() >= CACHE_CAPACITY {
                 // Drop an arbitrary document: everything is persisted.
                 if let Some(k) = self.cache.keys().next().copied() {
@@ -285,25 +306,53 @@ impl HubDocuments {
             .ok_or(HubError::NotFound("document"))
     }
 
-    /// Writes a document, its record and its blob references.
-    fn store(&mut self, id: &DocumentId, doc: &mut AutoCommit, meta: &DocMeta) -> Result<()> {
+    /// Writes a document's new changes (appended; rewritten as one snapshot now and
+    /// then), its record and its blob references.
+    fn store(
+        &mut self,
+        id: &DocumentId,
+        doc: &mut AutoCommit,
+        meta: &DocMeta,
+        new: bool,
+    ) -> Result<()> {
         let info = insikt_core::store::describe_document(doc)?;
-        let data = doc.save();
+        let chunks = self.chunks.get(id).copied().unwrap_or(0);
+        let snapshot = new || chunks >= COMPACT_AFTER;
         let tx = self.db.unchecked_transaction()?;
-        tx.execute(
-            "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-            params![id.to_string(), meta.name, meta.kind, meta.project, meta.subject, data, now()],
-        )?;
-        tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id.to_string()])?;
-        for (hash, rendition) in &info.blobs {
+        if snapshot {
+            let data = doc.save();
             tx.execute(
-                "INSERT OR IGNORE INTO doc_blobs (doc_id, hash, rendition) VALUES (?1, ?2, ?3)",
-                params![id.to_string(), hash, rendition],
+                "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                params![id.to_string(), meta.name, meta.kind, meta.project, meta.subject, data, now()],
             )?;
+            tx.execute(
+                "DELETE FROM doc_changes WHERE doc_id = ?1",
+                [id.to_string()],
+            )?;
+        } else {
+            let increment = doc.save_incremental();
+            tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, data) VALUES (?1, ?2, ?3)")?
+                .execute(params![id.to_string(), chunks, increment])?;
+            tx.prepare_cached("UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1")?
+                .execute(params![id.to_string(), now()])?;
+        }
+        tx.prepare_cached("DELETE FROM doc_blobs WHERE doc_id = ?1")?
+            .execute([id.to_string()])?;
+        for (hash, rendition) in &info.blobs {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO doc_blobs (doc_id, hash, rendition) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![id.to_string(), hash, rendition])?;
         }
         tx.commit()?;
+        if snapshot {
+            let _ = doc.save_incremental();
+            self.chunks.insert(*id, 0);
+        } else {
+            self.chunks.insert(*id, chunks + 1);
+        }
         Ok(())
     }
 
@@ -331,6 +380,10 @@ impl HubDocuments {
                 };
                 let tx = self.db.unchecked_transaction()?;
                 tx.execute("DELETE FROM documents WHERE doc_id = ?1", [id.to_string()])?;
+                tx.execute(
+                    "DELETE FROM doc_changes WHERE doc_id = ?1",
+                    [id.to_string()],
+                )?;
                 tx.execute("DELETE FROM doc_blobs WHERE doc_id = ?1", [id.to_string()])?;
                 tx.execute(
                     "INSERT OR REPLACE INTO tombstones (doc_id, name, erased_at) VALUES (?1, ?2, ?3)",
@@ -344,6 +397,7 @@ impl HubDocuments {
                     }
                 }
                 self.cache.remove(&id);
+                self.chunks.remove(&id);
                 self.meta.remove(&id);
                 self.tombstones.insert(id);
                 self.erased_now.push(id);
@@ -389,7 +443,7 @@ impl HubDocuments {
             return Ok(Received::default());
         }
         let mut doc_now = std::mem::take(self.load(doc)?);
-        let stored = self.store(doc, &mut doc_now, meta);
+        let stored = self.store(doc, &mut doc_now, meta, false);
         if is_project {
             self.honour_erasures(&doc_now)?;
         }
@@ -465,7 +519,7 @@ impl HubDocuments {
         {
             return Ok(refused);
         }
-        self.store(doc, &mut new_doc, &meta)?;
+        self.store(doc, &mut new_doc, &meta, true)?;
         if meta.kind == "project" {
             self.honour_erasures(&new_doc)?;
         }

@@ -372,29 +372,28 @@ pub struct DocumentInfo {
 
 /// Reads a document's name, project and blob references from its content.
 pub fn describe(doc: &AutoCommit) -> Result<DocumentInfo> {
-    use crate::domain::{Attachment, InboxDoc, MaterialDoc, ProjectDoc, SessionDoc};
+    use crate::domain::Attachment;
     let key = identify(doc)?;
     let project = super::project_of(&key, doc)?;
+    // Only the parts that hold attachments are read: this runs on every change the
+    // hub receives.
     let attachments: Vec<Attachment> = match &key {
-        DocKey::Project(_) => autosurgeon::hydrate::<_, ProjectDoc>(doc)?
-            .ideas
-            .into_values()
-            .filter_map(|i| i.sketch)
-            .collect(),
+        DocKey::Project(_) => {
+            let ideas: std::collections::BTreeMap<String, crate::domain::Idea> =
+                autosurgeon::hydrate_prop(doc, ROOT, "ideas")?;
+            ideas.into_values().filter_map(|i| i.sketch).collect()
+        }
         DocKey::Participant(_) => Vec::new(),
-        DocKey::Session(_) => autosurgeon::hydrate::<_, SessionDoc>(doc)?
-            .attachments
-            .into_values()
-            .collect(),
-        DocKey::Material(..) => autosurgeon::hydrate::<_, MaterialDoc>(doc)?
-            .attachments
-            .into_values()
-            .collect(),
-        DocKey::Inbox(_) => autosurgeon::hydrate::<_, InboxDoc>(doc)?
-            .entries
-            .into_values()
-            .filter_map(|e| e.photo)
-            .collect(),
+        DocKey::Session(_) | DocKey::Material(..) => {
+            let found: std::collections::BTreeMap<String, Attachment> =
+                autosurgeon::hydrate_prop(doc, ROOT, "attachments")?;
+            found.into_values().collect()
+        }
+        DocKey::Inbox(_) => {
+            let entries: std::collections::BTreeMap<String, crate::domain::DiaryEntry> =
+                autosurgeon::hydrate_prop(doc, ROOT, "entries")?;
+            entries.into_values().filter_map(|e| e.photo).collect()
+        }
     };
     let mut blobs = Vec::new();
     for a in attachments {

@@ -17,7 +17,7 @@ pub mod wire;
 pub use client::{HubSyncOptions, HubSyncReport, WsTransport};
 pub use device::{PeerScope, StoreDocuments};
 pub use engine::{Access, ConnId, Counters, Documents, Effect, Engine, Event, Limits, Received};
-pub use stream::{FrameDecoder, Session, SyncReport, Transport};
+pub use stream::{run, FrameDecoder, Session, SyncReport, TcpTransport, Transport};
 pub use wire::{DocumentId, Message, WireError};
 
 /// The heads of a document given as automerge bytes, as hex: two replicas with the

@@ -214,6 +214,65 @@ pub trait Transport {
     fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>>;
 }
 
+/// Frames over a TCP stream (a device-to-device link on the local network, or a
+/// test's loopback socket).
+pub struct TcpTransport {
+    stream: std::net::TcpStream,
+    decoder: FrameDecoder,
+    pending: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl TcpTransport {
+    pub fn new(stream: std::net::TcpStream, max_frame: usize) -> Self {
+        let _ = stream.set_nodelay(true);
+        Self {
+            stream,
+            decoder: FrameDecoder::new(max_frame),
+            pending: Default::default(),
+        }
+    }
+}
+
+fn io_error(e: std::io::Error) -> Error {
+    Error::Io(format!("{:?}", e.kind()))
+}
+
+impl Transport for TcpTransport {
+    fn send(&mut self, frame: &[u8]) -> Result<()> {
+        use std::io::Write;
+        self.stream
+            .write_all(&encode_frame(frame))
+            .map_err(io_error)
+    }
+
+    fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        if let Some(f) = self.pending.pop_front() {
+            return Ok(Some(f));
+        }
+        self.stream
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .map_err(io_error)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match self.stream.read(&mut buf) {
+            Ok(0) => Err(Error::Sync("the peer closed the connection".into())),
+            Ok(n) => {
+                self.pending.extend(self.decoder.push(&buf[..n])?);
+                Ok(self.pending.pop_front())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(io_error(e)),
+        }
+    }
+}
+
 /// Drives `session` over `transport` until both sides are in sync and nothing has
 /// arrived for `settle`, the peer closes, or `deadline` passes.
 pub fn run(
