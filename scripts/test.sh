@@ -7,11 +7,15 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use:
 #   exiftool        plants and checks photo metadata in the media tests
 #   vipsthumbnail   the media benchmark's baseline (installed so benches also build and run)
-APT_PACKAGES=(libimage-exiftool-perl libvips-tools)
+#   cmake, nasm     build the libjpeg-turbo (with its SIMD code) that insikt-media's JPEG
+#                   encoder links, from the source vendored in the turbojpeg-sys crate
+APT_PACKAGES=(libimage-exiftool-perl libvips-tools cmake nasm)
 
 need_apt=()
 command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
 command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""

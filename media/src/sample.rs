@@ -35,11 +35,18 @@ pub fn phone_photo(width: u32, height: u32, orientation: u16) -> Vec<u8> {
             rgb.extend_from_slice(&px);
         }
     }
-    let mut out = Vec::new();
-    let mut enc = jpeg_encoder::Encoder::new(&mut out, 88);
-    // A segment this small always fits; the encoder only refuses oversize segments.
-    let _ = enc.add_app_segment(1, exif(orientation));
-    let _ = enc.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb);
+    // Sizes are clamped above, so encoding cannot fail; if it ever did, the empty result is
+    // simply refused by ingest.
+    let jpeg = crate::photo::encode_rgb_jpeg(&rgb, w as u32, h as u32, 88).unwrap_or_default();
+    let Some(rest) = jpeg.get(2..) else {
+        return Vec::new();
+    };
+    // SOI, then the EXIF APP1 a phone writes, then the encoder's JFIF header and image.
+    let app1 = exif(orientation);
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(rest);
     out
 }
 

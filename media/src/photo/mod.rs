@@ -8,7 +8,8 @@
 //!    rendition needed, so a 48 MP photo never exists at full size unless it must.
 //! 3. Apply the EXIF orientation, then redactions, on that one working buffer.
 //! 4. Original (≤ 4096 px) from the working buffer, preview from the original, thumbnail
-//!    from the preview; each big buffer is dropped as soon as the next is made.
+//!    from the preview; each big buffer is dropped as soon as the next is made. The original
+//!    is encoded on a second thread while the preview and thumbnail are cut and encoded.
 //!
 //! A JPEG that is already upright, ≤ 4096 px and not redacted keeps its compressed image
 //! data unchanged as the original rendition: only its metadata segments are dropped (see
@@ -24,6 +25,7 @@ use crate::error::{MediaError, Result};
 use crate::hash::BlobHash;
 use crate::limits::IngestLimits;
 use crate::redact::{self, Redaction};
+pub(crate) use raster::encode_rgb_jpeg;
 use raster::Rgb8;
 
 /// MIME type of every rendition.
@@ -271,17 +273,30 @@ fn redacted(mut work: Rgb8, info: PhotoInfo, redactions: &[Redaction]) -> Result
     Ok(work)
 }
 
-/// Original → preview → thumbnail, each from the previous one.
+/// Original → preview → thumbnail, each from the previous one. The original is encoded on a
+/// second thread while this one cuts and encodes the preview and thumbnail (phones have at
+/// least two cores); if no thread can be started, the same work runs here in turn.
 fn cut_renditions(original_px: Rgb8, info: PhotoInfo) -> Result<PhotoRenditions> {
-    let original = Rendition::encode(RenditionKind::Original, &original_px)?;
     let (w, h) = original_px.fit(RenditionKind::Preview.max_long_edge());
-    let preview_px = original_px.resized(w, h)?;
-    drop(original_px);
-    let (thumbnail, preview) = small_renditions(preview_px)?;
+    let encode_original = || Rendition::encode(RenditionKind::Original, &original_px);
+    let (original, small) = std::thread::scope(|s| {
+        let job = std::thread::Builder::new()
+            .name("insikt-media-encode".into())
+            .spawn_scoped(s, encode_original);
+        let small = original_px.resized(w, h).and_then(small_renditions);
+        let original = match job {
+            // A panic cannot happen in there (the encoder's are caught), but if one did, it
+            // must not cross into the caller.
+            Ok(handle) => handle.join().unwrap_or(Err(MediaError::Encode)),
+            Err(_) => encode_original(),
+        };
+        (original, small)
+    });
+    let (thumbnail, preview) = small?;
     Ok(PhotoRenditions {
         thumbnail,
         preview,
-        original,
+        original: original?,
         source: info,
     })
 }
