@@ -212,6 +212,10 @@ pub trait Transport {
     fn send(&mut self, frame: &[u8]) -> Result<()>;
     /// The next frame, or `None` when nothing arrived within `timeout`.
     fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>>;
+    /// Whether the peer ended the connection cleanly (nothing more will arrive).
+    fn peer_closed(&self) -> bool {
+        false
+    }
 }
 
 /// Frames over a TCP stream (a device-to-device link on the local network, or a
@@ -220,6 +224,7 @@ pub struct TcpTransport {
     stream: std::net::TcpStream,
     decoder: FrameDecoder,
     pending: std::collections::VecDeque<Vec<u8>>,
+    closed: bool,
 }
 
 impl TcpTransport {
@@ -229,6 +234,7 @@ impl TcpTransport {
             stream,
             decoder: FrameDecoder::new(max_frame),
             pending: Default::default(),
+            closed: false,
         }
     }
 }
@@ -250,12 +256,18 @@ impl Transport for TcpTransport {
         if let Some(f) = self.pending.pop_front() {
             return Ok(Some(f));
         }
+        if self.closed {
+            return Ok(None);
+        }
         self.stream
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
             .map_err(io_error)?;
         let mut buf = vec![0u8; 64 * 1024];
         match self.stream.read(&mut buf) {
-            Ok(0) => Err(Error::Sync("the peer closed the connection".into())),
+            Ok(0) => {
+                self.closed = true;
+                Ok(None)
+            }
             Ok(n) => {
                 self.pending.extend(self.decoder.push(&buf[..n])?);
                 Ok(self.pending.pop_front())
@@ -270,6 +282,10 @@ impl Transport for TcpTransport {
             }
             Err(e) => Err(io_error(e)),
         }
+    }
+
+    fn peer_closed(&self) -> bool {
+        self.closed && self.pending.is_empty()
     }
 }
 
@@ -305,6 +321,14 @@ pub fn run(
                 }
             }
             None => {
+                if transport.peer_closed() {
+                    // The peer finished: a clean end when both sides were in sync.
+                    return if session.in_sync() {
+                        Ok(session.report())
+                    } else {
+                        Err(Error::Sync("the peer closed the connection early".into()))
+                    };
+                }
                 if quiet_since.elapsed() >= settle && session.in_sync() {
                     return Ok(session.report());
                 }
