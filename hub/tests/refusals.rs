@@ -323,3 +323,58 @@ fn oversized_and_forged_messages_disconnect_the_sender_only() {
     // The hub still serves everyone else.
     w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
 }
+
+#[test]
+fn organisations_are_isolated_unless_a_project_is_shared_with_them() {
+    let w = world(HubConfig::default());
+    w.hub.hub.add_org("Kommun Öst").unwrap();
+    w.hub.hub.add_org("Kommun Väst").unwrap();
+    let member = |org: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+        let code = w.hub.hub.invite(org, Role::Researcher, None).unwrap();
+        s.enroll(&w.hub.url, &code, org).unwrap();
+        (dir, s)
+    };
+    let (_d1, east) = member("Kommun Öst");
+    let (_d2, west) = member("Kommun Väst");
+    east.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    assert!(
+        east.document_keys().unwrap().is_empty(),
+        "another organisation's project stays hidden"
+    );
+    // Region Norr opens its project to Kommun Öst: Öst's devices see it, Väst's do not.
+    w.hub
+        .hub
+        .share_project(w.project.as_str(), "Kommun Öst")
+        .unwrap();
+    east.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    west.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    assert!(east
+        .has_document(&DocKey::Project(w.project.clone()))
+        .unwrap());
+    assert!(west.document_keys().unwrap().is_empty());
+    // Guessing a document id does not help either.
+    let token = west.enrollment().unwrap().unwrap().token;
+    let mut s = connect(&w.hub.url, Some(&token), false).unwrap();
+    handshake(&mut s, "west");
+    let doc = DocumentId::of(&DocKey::Project(w.project.clone()));
+    let mut am = automerge::AutoCommit::new();
+    let mut st = automerge::sync::State::new();
+    use automerge::sync::SyncDoc;
+    let data = am.sync().generate_sync_message(&mut st).unwrap().encode();
+    send(
+        &mut s,
+        &Message::Request {
+            sender: "west".into(),
+            target: "insikt-hub".into(),
+            doc,
+            data,
+        },
+    );
+    let answer = read_until(&mut s, |m| {
+        matches!(m, Message::DocUnavailable { .. } | Message::Sync { .. })
+    })
+    .unwrap();
+    assert!(matches!(answer, Message::DocUnavailable { .. }));
+}
