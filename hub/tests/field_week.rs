@@ -171,4 +171,33 @@ fn three_devices_and_a_hub_converge_in_every_order() {
     assert_eq!(sara.inbox(&p07).unwrap().entries.len(), 6);
     assert_eq!(sara.search(&project, "Dagbok", 100).unwrap().len(), 6);
     assert_eq!(tablet.insights(&project).unwrap().len(), 6);
+
+    // A photo: the tablet gets the thumbnail with the next sync, the original when
+    // someone opens it.
+    sara.record_consent(&p07, ConsentScope::Photos, GivenBy::Participant, "2026-11")
+        .unwrap();
+    let photo = sara
+        .add_photo(
+            &session,
+            &insikt_media::sample::phone_photo(1600, 1200, 6),
+            insikt_core::NewPhoto {
+                caption: "Anslagstavlan".into(),
+                appears: vec![p07.clone()],
+                redactions: vec![],
+            },
+        )
+        .unwrap();
+    sync(&sara);
+    tablet.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    let (_, a) = tablet.attachment(&photo).unwrap();
+    let thumb = a.thumbnail.clone().unwrap().hash;
+    assert!(tablet.has_blob(&thumb).unwrap());
+    assert!(!tablet.has_blob(&a.original.hash).unwrap());
+    tablet.fetch_blob_from_hub(&a.original.hash).unwrap();
+    assert_eq!(
+        tablet.blob(&a.original.hash).unwrap(),
+        sara.blob(&a.original.hash).unwrap()
+    );
+    // The young person's phone cannot fetch it: no document it may read refers to it.
+    assert!(youth.fetch_blob_from_hub(&a.original.hash).is_err());
 }

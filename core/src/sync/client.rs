@@ -127,6 +127,24 @@ impl Store {
         Ok(e)
     }
 
+    /// Fetches one photo rendition or recording from the hub now (an original the
+    /// person asked to see), unless it is here already.
+    pub fn fetch_blob_from_hub(&self, hash: &str) -> Result<()> {
+        if self.has_blob(hash)? {
+            return Ok(());
+        }
+        let e = self
+            .enrollment()?
+            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
+        let http = HubHttp {
+            agent: agent(),
+            url: e.url,
+            token: e.token,
+        };
+        let bytes = http.download(hash)?;
+        self.import_blob(hash, &bytes)
+    }
+
     /// Syncs with the hub this device enrolled with: documents both ways, then
     /// photos and recordings (uploads of what the hub lacks, thumbnails down, and
     /// previews and originals when `options` allow).
@@ -242,26 +260,31 @@ impl HubHttp {
             if (rendition != "thumbnail" && !originals) || store.has_blob(&hash)? {
                 continue;
             }
-            let response = self
-                .agent
-                .get(&format!("{}/v1/blobs/{hash}", self.url))
-                .header("Authorization", &self.auth())
-                .call();
-            let bytes = match response {
-                Ok(mut r) => r
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_DOWNLOAD)
-                    .read_to_vec()
-                    .map_err(http_error)?,
+            let bytes = match self.download(&hash) {
+                Ok(b) => b,
                 // Not uploaded yet by the device that took it: next time.
-                Err(ureq::Error::StatusCode(404)) => continue,
-                Err(e) => return Err(http_error(e)),
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
             };
             store.import_blob(&hash, &bytes)?;
             downloaded += 1;
         }
         Ok(downloaded)
+    }
+}
+
+impl HubHttp {
+    fn download(&self, hash: &str) -> Result<Vec<u8>> {
+        self.agent
+            .get(&format!("{}/v1/blobs/{hash}", self.url))
+            .header("Authorization", &self.auth())
+            .call()
+            .map_err(http_error)?
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOWNLOAD)
+            .read_to_vec()
+            .map_err(http_error)
     }
 }
 
