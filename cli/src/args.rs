@@ -92,6 +92,12 @@ pub enum Command {
         hub_data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:7878")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM)…
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// …and this private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Enroll this device with a hub using a one-time invite code.
     Enroll {
@@ -103,6 +109,10 @@ pub enum Command {
         /// A name for this device, shown to the coordinator.
         #[arg(long, default_value = "insikt-cli")]
         label: String,
+        /// The certificate authority (PEM) that signed the hub's certificate, when it
+        /// is not a public one.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
     /// Sync with the hub this device enrolled with.
     Sync {

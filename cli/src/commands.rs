@@ -21,7 +21,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             crate::demo::run(&cli, &dir)
         }
         Command::Prompts { step } => prompts(cli.lang.parse()?, step.as_deref()),
-        Command::Hub { hub_data, listen } => crate::sync::serve_hub(hub_data, listen),
+        Command::Hub {
+            hub_data,
+            listen,
+            tls_cert,
+            tls_key,
+        } => crate::sync::serve_hub(
+            hub_data,
+            listen,
+            tls_cert.as_deref().zip(tls_key.as_deref()),
+        ),
         command => {
             let ctx = Ctx::open(&cli, &dir)?;
             dispatch(&ctx, command, &dir)
@@ -62,7 +71,12 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
             bar.finish_with_message("compacted");
             Ok(())
         }
-        Command::Enroll { hub, code, label } => crate::sync::enroll(ctx, hub, code, label),
+        Command::Enroll {
+            hub,
+            code,
+            label,
+            ca,
+        } => crate::sync::enroll(ctx, hub, code, label, ca.as_deref()),
         Command::Sync { originals } => crate::sync::sync(ctx, *originals),
         Command::Demo | Command::Prompts { .. } | Command::Hub { .. } => {
             unreachable!("handled before the store opens")

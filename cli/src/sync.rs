@@ -7,17 +7,30 @@ use std::path::Path;
 use crate::context::Ctx;
 
 /// Serves a hub until the process is stopped.
-pub fn serve_hub(data: &Path, listen: &str) -> Result<(), Error> {
+pub fn serve_hub(data: &Path, listen: &str, tls: Option<(&Path, &Path)>) -> Result<(), Error> {
     let hub = insikt_hub::Hub::open(data, insikt_hub::HubConfig::default()).map_err(hub_error)?;
+    let tls = match tls {
+        Some((cert, key)) => Some(insikt_hub::tls::server_config(cert, key).map_err(hub_error)?),
+        None => None,
+    };
     let rt = tokio::runtime::Runtime::new().map_err(|e| Error::Io(format!("{:?}", e.kind())))?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::Io(format!("{:?}", e.kind())))?;
-        if let Ok(addr) = listener.local_addr() {
-            println!("insikt hub listening on http://{addr}");
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Io(format!("{:?}", e.kind())))?;
+        match tls {
+            Some(tls) => {
+                println!("insikt hub listening on https://{addr}");
+                hub.serve_tls(listener, tls).await.map_err(hub_error)
+            }
+            None => {
+                println!("insikt hub listening on http://{addr} (plain HTTP: put a TLS proxy in front when not on loopback)");
+                hub.serve(listener).await.map_err(hub_error)
+            }
         }
-        hub.serve(listener).await.map_err(hub_error)
     })
 }
 
@@ -28,8 +41,22 @@ pub fn hub_error(e: insikt_hub::HubError) -> Error {
     }
 }
 
-pub fn enroll(ctx: &Ctx, hub: &str, code: &str, label: &str) -> Result<(), Error> {
-    let e = ctx.store.enroll(hub, code, label)?;
+pub fn enroll(
+    ctx: &Ctx,
+    hub: &str,
+    code: &str,
+    label: &str,
+    ca: Option<&Path>,
+) -> Result<(), Error> {
+    let ca_pem = match ca {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{:?}", e.kind())))?)
+        }
+        None => None,
+    };
+    let e = ctx
+        .store
+        .enroll_with_ca(hub, code, label, ca_pem.as_deref())?;
     println!(
         "enrolled with {} as {} (device {})",
         e.url, e.role, e.device_id

@@ -16,6 +16,7 @@ pub mod db;
 pub mod docs;
 pub mod error;
 pub mod server;
+pub mod tls;
 
 pub use auth::{Device, Enrollment, Role};
 pub use error::{HubError, Result};
@@ -66,14 +67,34 @@ pub struct RunningHub {
 impl RunningHub {
     /// Opens the hub in `dir` and serves it on a free loopback port.
     pub fn start(dir: &Path, config: HubConfig) -> Result<RunningHub> {
+        Self::start_with(dir, config, None)
+    }
+
+    /// As [`RunningHub::start`], over TLS with the given server configuration; the
+    /// URL is then `https://127.0.0.1:PORT`.
+    pub fn start_with(
+        dir: &Path,
+        config: HubConfig,
+        tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    ) -> Result<RunningHub> {
         let hub = Hub::open(dir, config)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let url = format!("http://{}", listener.local_addr()?);
-        runtime.spawn(hub.clone().serve(listener));
+        let addr = listener.local_addr()?;
+        let url = match tls {
+            Some(tls) => {
+                let _guard = runtime.enter();
+                runtime.spawn(hub.clone().serve_tls(listener, tls));
+                format!("https://{addr}")
+            }
+            None => {
+                runtime.spawn(hub.clone().serve(listener));
+                format!("http://{addr}")
+            }
+        };
         Ok(RunningHub {
             hub,
             url,

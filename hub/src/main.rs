@@ -25,6 +25,12 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:7878")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM)…
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// …and this private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Organisations.
     Org {
@@ -86,12 +92,29 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> insikt_hub::Result<()> {
     let hub = Hub::open(&cli.data, HubConfig::default())?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => Some(insikt_hub::tls::server_config(&c, &k)?),
+                _ => None,
+            };
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen).await?;
-                println!("insikt-hub listening on http://{}", listener.local_addr()?);
-                hub.serve(listener).await
+                let addr = listener.local_addr()?;
+                match tls {
+                    Some(tls) => {
+                        println!("insikt-hub listening on https://{addr}");
+                        hub.serve_tls(listener, tls).await
+                    }
+                    None => {
+                        println!("insikt-hub listening on http://{addr} (plain HTTP: put a TLS proxy in front when not on loopback)");
+                        hub.serve(listener).await
+                    }
+                }
             })
         }
         Command::Org {

@@ -204,9 +204,29 @@ impl Hub {
             .with_state(self.clone())
     }
 
-    /// Serves on `listener` until the process ends, sweeping revocations made
-    /// elsewhere.
+    /// Serves plain HTTP on `listener` (behind a TLS proxy, or on loopback) until the
+    /// process ends, sweeping revocations made elsewhere.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> Result<()> {
+        self.start_sweeper();
+        axum::serve(listener, self.router())
+            .await
+            .map_err(HubError::from)
+    }
+
+    /// Serves HTTPS on `listener` with `tls` (see [`crate::tls::server_config`]).
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<()> {
+        self.start_sweeper();
+        let listener = crate::tls::TlsListener::new(listener, tls)?;
+        axum::serve(listener, self.router())
+            .await
+            .map_err(HubError::from)
+    }
+
+    fn start_sweeper(&self) {
         let sweeper = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(sweeper.shared.config.revocation_sweep);
@@ -215,9 +235,6 @@ impl Hub {
                 sweeper.sweep_revoked();
             }
         });
-        axum::serve(listener, self.router())
-            .await
-            .map_err(HubError::from)
     }
 
     fn sweep_revoked(&self) {

@@ -92,7 +92,7 @@ fn a_tablet_and_a_phone_converge_over_a_local_link_and_a_participant_sees_only_t
         &project,
         SessionKind::Interview,
         "Samtal",
-        &[child.clone()],
+        std::slice::from_ref(&child),
     );
     phone
         .store

@@ -23,6 +23,10 @@ pub struct HubEnrollment {
     /// On a participant's phone: whose inbox it holds, in which project.
     pub participant: Option<String>,
     pub project: Option<String>,
+    /// The certificate authority the hub's TLS certificate is checked against (PEM),
+    /// when it is not a public one.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
 }
 
 impl std::fmt::Debug for HubEnrollment {

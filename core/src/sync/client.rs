@@ -96,19 +96,74 @@ fn base(url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
+/// An HTTP agent that trusts the public roots, or only `ca_pem` when the hub uses
+/// its own certificate authority (a municipality's internal one, say).
+fn agent(ca_pem: Option<&str>) -> Result<ureq::Agent> {
+    let mut config = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(60)));
+    if let Some(pem) = ca_pem {
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(pem.as_bytes()) {
+            if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+                certs.push(c);
+            }
+        }
+        if certs.is_empty() {
+            return Err(Error::InvalidInput(
+                "the hub's CA file holds no certificate",
+            ));
+        }
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    Ok(config.build().into())
+}
+
+/// The TLS settings for the WebSocket: the same roots as [`agent`].
+fn tls_config(ca_pem: Option<&str>) -> Result<std::sync::Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_pem {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let cert = cert.map_err(|_| Error::InvalidInput("the hub's CA file is not PEM"))?;
+                roots
+                    .add(cert)
+                    .map_err(|_| Error::InvalidInput("the hub's CA certificate is not usable"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| Error::Sync("TLS is not available".into()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
 }
 
 impl Store {
     /// Enrolls this device with the hub at `url` using a one-time invite code, and
     /// keeps the device's token in the store.
     pub fn enroll(&self, url: &str, code: &str, label: &str) -> Result<HubEnrollment> {
+        self.enroll_with_ca(url, code, label, None)
+    }
+
+    /// Enrolls with a hub whose certificate is signed by `ca_pem` (PEM) rather than a
+    /// public authority; the CA is kept with the enrollment.
+    pub fn enroll_with_ca(
+        &self,
+        url: &str,
+        code: &str,
+        label: &str,
+        ca_pem: Option<&str>,
+    ) -> Result<HubEnrollment> {
         let url = base(url)?;
-        let reply: EnrollReply = agent()
+        let reply: EnrollReply = agent(ca_pem)?
             .post(&format!("{url}/v1/enroll"))
             .send_json(serde_json::json!({ "code": code, "label": label }))
             .map_err(http_error)?
@@ -122,6 +177,7 @@ impl Store {
             role: reply.role,
             participant: reply.participant,
             project: reply.project,
+            ca_pem: ca_pem.map(str::to_string),
         };
         self.set_enrollment(&e)?;
         Ok(e)
@@ -137,7 +193,7 @@ impl Store {
             .enrollment()?
             .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
         let http = HubHttp {
-            agent: agent(),
+            agent: agent(e.ca_pem.as_deref())?,
             url: e.url,
             token: e.token,
         };
@@ -159,7 +215,7 @@ impl Store {
             docs.set_scope(1, PeerScope::Only(vec![inbox]));
         }
         let mut session = Session::new(docs, &e.device_id, Limits::default());
-        let mut transport = WsTransport::connect(&e.url, &e.token)?;
+        let mut transport = WsTransport::connect_with_ca(&e.url, &e.token, e.ca_pem.as_deref())?;
         let documents = run(
             &mut session,
             &mut transport,
@@ -173,7 +229,7 @@ impl Store {
             ..Default::default()
         };
         let http = HubHttp {
-            agent: agent(),
+            agent: agent(e.ca_pem.as_deref())?,
             url: e.url.clone(),
             token: e.token.clone(),
         };
@@ -297,19 +353,28 @@ impl WsTransport {
     /// Opens `/v1/sync` on the hub at `url` (http:// or https://), sending the token
     /// as a bearer header.
     pub fn connect(url: &str, token: &str) -> Result<WsTransport> {
+        Self::connect_with_ca(url, token, None)
+    }
+
+    /// As [`WsTransport::connect`], trusting `ca_pem` for an `https://` hub.
+    pub fn connect_with_ca(url: &str, token: &str, ca_pem: Option<&str>) -> Result<WsTransport> {
         let url = base(url)?;
         let ws_url = format!(
             "{}/v1/sync",
             url.replacen("http://", "ws://", 1)
                 .replacen("https://", "wss://", 1)
         );
-        Self::connect_url(&ws_url, Some(token))
+        Self::open(&ws_url, Some(token), ca_pem)
     }
 
     /// Opens a WebSocket at exactly `ws_url` (`ws://…` or `wss://…`), with a bearer
     /// token when given: for peers other than an Insikt hub, such as a stock
     /// automerge-repo sync server.
     pub fn connect_url(ws_url: &str, token: Option<&str>) -> Result<WsTransport> {
+        Self::open(ws_url, token, None)
+    }
+
+    fn open(ws_url: &str, token: Option<&str>, ca_pem: Option<&str>) -> Result<WsTransport> {
         let mut request = ws_url
             .into_client_request()
             .map_err(|_| Error::InvalidInput("not a hub address"))?;
@@ -319,21 +384,58 @@ impl WsTransport {
                 .map_err(|_| Error::InvalidInput("the token is malformed"))?;
             request.headers_mut().insert("Authorization", value);
         }
-        let (socket, _) = tungstenite::connect(request).map_err(|e| match e {
-            tungstenite::Error::Http(r) if r.status() == 401 => {
-                Error::Unauthorized("the hub did not accept the token".into())
-            }
-            tungstenite::Error::Http(r) => Error::Sync(format!("the hub answered {}", r.status())),
-            tungstenite::Error::Io(io) => Error::Io(format!("{:?}", io.kind())),
-            tungstenite::Error::Url(_) => Error::InvalidInput("not a hub address"),
-            _ => Error::Sync("cannot open the sync connection".into()),
-        })?;
+        let host = request
+            .uri()
+            .host()
+            .unwrap_or("")
+            .trim_matches(['[', ']'])
+            .to_string();
+        let secure = request.uri().scheme_str() == Some("wss");
+        let port = request
+            .uri()
+            .port_u16()
+            .unwrap_or(if secure { 443 } else { 80 });
+        let stream = TcpStream::connect((host.as_str(), port))
+            .map_err(|e| Error::Io(format!("{:?}", e.kind())))?;
+        let _ = stream.set_nodelay(true);
+        let connector = if secure {
+            tungstenite::Connector::Rustls(tls_config(ca_pem)?)
+        } else {
+            tungstenite::Connector::Plain
+        };
+        let handshake = tungstenite::client_tls_with_config(request, stream, None, Some(connector));
+        let (socket, _) = handshake
+            .map_err(|e| match e {
+                tungstenite::HandshakeError::Failure(e) => e,
+                tungstenite::HandshakeError::Interrupted(_) => tungstenite::Error::ConnectionClosed,
+            })
+            .map_err(|e| match e {
+                tungstenite::Error::Http(r) if r.status() == 401 => {
+                    Error::Unauthorized("the hub did not accept the token".into())
+                }
+                tungstenite::Error::Http(r) => {
+                    Error::Sync(format!("the hub answered {}", r.status()))
+                }
+                tungstenite::Error::Io(io) => Error::Io(format!("{:?}", io.kind())),
+                tungstenite::Error::Url(_) => Error::InvalidInput("not a hub address"),
+                tungstenite::Error::Tls(_) => {
+                    Error::Sync("the hub's certificate is not trusted".into())
+                }
+                _ => Error::Sync("cannot open the sync connection".into()),
+            })?;
         Ok(WsTransport { socket })
     }
 
     fn set_timeout(&mut self, timeout: Duration) {
-        if let MaybeTlsStream::Plain(s) = self.socket.get_mut() {
-            let _ = s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
+        let timeout = Some(timeout.max(Duration::from_millis(1)));
+        match self.socket.get_mut() {
+            MaybeTlsStream::Plain(s) => {
+                let _ = s.set_read_timeout(timeout);
+            }
+            MaybeTlsStream::Rustls(s) => {
+                let _ = s.get_mut().set_read_timeout(timeout);
+            }
+            _ => {}
         }
     }
 
