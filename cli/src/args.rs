@@ -183,7 +183,14 @@ pub enum ParticipantCmd {
         age: String,
     },
     /// List participants and their consent.
-    List,
+    List {
+        /// Also show the names this device holds (the local-only roster).
+        #[arg(long)]
+        names: bool,
+    },
+    /// Keep the real name behind a code on this device only (never synced or
+    /// exported; erased with the participant).
+    Name { code: String, name: String },
     /// Erase everything about a participant on this device, for good.
     Erase {
         code: String,

@@ -177,16 +177,30 @@ fn participant(ctx: &Ctx, c: &ParticipantCmd) -> Result<(), Error> {
                 r.documents, r.notes, r.blobs
             );
         }
-        ParticipantCmd::List => {
+        ParticipantCmd::List { names } => {
             for p in ctx.store.participants(&project)? {
+                let name = match names {
+                    true => ctx.store.roster_name(&p.id)?.unwrap_or_default(),
+                    false => String::new(),
+                };
                 println!(
-                    "{:<8} {:<14} {:<12} {}",
+                    "{:<8} {:<14} {:<12} {}{}",
                     p.code,
                     p.role.label(ctx.lang),
                     p.age_band.label(ctx.lang),
-                    consent_line(&p.consents, ctx.lang)
+                    consent_line(&p.consents, ctx.lang),
+                    if name.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  [{name}]")
+                    }
                 );
             }
+        }
+        ParticipantCmd::Name { code, name } => {
+            let p = ctx.participant(&project, code)?;
+            ctx.store.set_roster_name(&p, name)?;
+            println!("kept on this device only");
         }
     }
     Ok(())

@@ -183,6 +183,14 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: the local-only roster — a participant's real name, kept on the device that
+    // entered it; never in a document, so never synced or exported.
+    r#"
+    CREATE TABLE roster (
+        participant TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

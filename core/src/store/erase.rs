@@ -306,6 +306,10 @@ fn destroy_documents(tx: &rusqlite::Transaction, keys: &[DocKey]) -> Result<(usi
         if let DocKey::Session(s) = key {
             tx.execute("DELETE FROM pending_notes WHERE session = ?1", [s.as_str()])?;
         }
+        if let DocKey::Participant(p) = key {
+            // The local-only name behind the code goes with them.
+            tx.execute("DELETE FROM roster WHERE participant = ?1", [p.as_str()])?;
+        }
         tx.execute(
             "INSERT OR REPLACE INTO tombstones (doc, erased_at) VALUES (?1, ?2)",
             params![name, Timestamp::now().0],

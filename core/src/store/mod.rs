@@ -18,6 +18,7 @@ mod key;
 mod media;
 mod project;
 mod query;
+mod roster;
 mod sync;
 mod views;
 

@@ -1059,6 +1059,21 @@ mod erasure {
                 "",
             )
             .unwrap();
+        store
+            .set_roster_name(&child, "Alexzebra Andersson")
+            .unwrap();
+        assert_eq!(
+            store.roster_name(&child).unwrap().as_deref(),
+            Some("Alexzebra Andersson")
+        );
+        // The name is in no document: nothing that syncs or exports can carry it.
+        for key in store.document_keys().unwrap() {
+            let bytes = store.document_bytes(&key).unwrap();
+            assert!(
+                !contains(&bytes, "Alexzebra"),
+                "{key} holds the roster name"
+            );
+        }
         let stale = [
             DocKey::Material(alone.clone(), child.clone()),
             DocKey::Session(alone.clone()),
@@ -1108,7 +1123,14 @@ mod erasure {
             Err(Error::Erased { .. })
         ));
         let dump = decrypted_dump(&store, scratch.path());
-        for word in ["hemlighetzebra", "gruppzebra", "teckningzebra", "P-01"] {
+        assert_eq!(store.roster_name(&child).unwrap(), None);
+        for word in [
+            "hemlighetzebra",
+            "gruppzebra",
+            "teckningzebra",
+            "P-01",
+            "Alexzebra",
+        ] {
             assert!(!contains(&dump, word), "{word} survived erasure");
         }
         // The coordinator sees who did what, never what was said.
