@@ -85,6 +85,13 @@ pub enum Command {
     },
     /// Rewrite every document compactly and reclaim space.
     Compact,
+    /// Write a report of the project into a folder: report.md and the photos and
+    /// recordings consent allows (quotes, photos, recordings without consent are left
+    /// out; names from the local roster never appear).
+    Export {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Run a hub for the team's devices (the same as `insikt-hub serve`).
     Hub {
         /// Where the hub keeps its database, key and blobs.

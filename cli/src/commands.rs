@@ -71,6 +71,29 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
             bar.finish_with_message("compacted");
             Ok(())
         }
+        Command::Export { out } => {
+            let project = ctx.project()?;
+            let report = ctx.store.export_report(&project, ctx.lang)?;
+            let io = |e: std::io::Error| Error::Io(format!("{:?}", e.kind()));
+            std::fs::create_dir_all(out).map_err(io)?;
+            std::fs::write(out.join("report.md"), &report.markdown).map_err(io)?;
+            for m in &report.media {
+                let ext = if m.attachment.mime.contains("jpeg") {
+                    "jpg"
+                } else {
+                    "m4a"
+                };
+                std::fs::write(out.join(format!("{}.{ext}", m.attachment.id)), &m.bytes)
+                    .map_err(io)?;
+            }
+            println!(
+                "report written to {}: {} photos or recordings; {} left out for lack of consent",
+                out.display(),
+                report.media.len(),
+                report.withheld
+            );
+            Ok(())
+        }
         Command::Enroll {
             hub,
             code,

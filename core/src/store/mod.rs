@@ -10,6 +10,7 @@ mod db;
 mod docs;
 mod enrollment;
 mod erase;
+mod export;
 mod field;
 mod focus;
 mod index;
@@ -33,6 +34,7 @@ pub fn identify_document(doc: &AutoCommit) -> Result<DocKey> {
 }
 pub use enrollment::HubEnrollment;
 pub use erase::ErasureReport;
+pub use export::{ExportedMedia, Report};
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
 pub use views::*;

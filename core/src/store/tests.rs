@@ -1144,3 +1144,142 @@ mod erasure {
         assert!(!contains(&files, "teckningzebra"));
     }
 }
+
+mod export {
+    use super::*;
+    use crate::NewPhoto;
+    use insikt_media::sample::phone_photo;
+
+    fn session_with(
+        store: &Store,
+        project: &ProjectId,
+        who: &[ParticipantId],
+    ) -> crate::ids::SessionId {
+        store
+            .start_session(
+                project,
+                NewSession {
+                    kind: SessionKind::Interview,
+                    title: "Samtal".into(),
+                    participants: who.to_vec(),
+                    place: None,
+                    guide: None,
+                    started_at: None,
+                },
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_report_holds_only_what_consent_covers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let project = store.create_project("Rapport", Lang::Sv, "Sara").unwrap();
+        let a = store
+            .add_participant(
+                &project,
+                "P-11",
+                ParticipantRole::YoungPerson,
+                AgeBand::From16To17,
+            )
+            .unwrap();
+        let b = store
+            .add_participant(
+                &project,
+                "P-12",
+                ParticipantRole::YoungPerson,
+                AgeBand::From16To17,
+            )
+            .unwrap();
+        for scope in [
+            ConsentScope::Notes,
+            ConsentScope::QuotesInReports,
+            ConsentScope::Photos,
+        ] {
+            store
+                .record_consent(&a, scope, GivenBy::Participant, "v1")
+                .unwrap();
+        }
+        for scope in [ConsentScope::Notes, ConsentScope::Photos] {
+            store
+                .record_consent(&b, scope, GivenBy::Participant, "v1")
+                .unwrap();
+        }
+        store.set_roster_name(&a, "Rosternamn Alexzebra").unwrap();
+        let sa = session_with(&store, &project, std::slice::from_ref(&a));
+        let sb = session_with(&store, &project, std::slice::from_ref(&b));
+        let both = session_with(&store, &project, &[a.clone(), b.clone()]);
+        let qa = store
+            .add_note(&sa, NewNote::new(NoteKind::Quote, "citatzebra från A"))
+            .unwrap();
+        let qb = store
+            .add_note(&sb, NewNote::new(NoteKind::Quote, "citatgiraff från B"))
+            .unwrap();
+        let qab = store
+            .add_note(&both, NewNote::new(NoteKind::Quote, "gemensamtkamel"))
+            .unwrap();
+        store
+            .add_insight(&project, "Unga vill bli hörda", &[qa, qb, qab], "")
+            .unwrap();
+        let photo = |s: &crate::ids::SessionId, p: &ParticipantId, caption: &str| {
+            store
+                .add_photo(
+                    s,
+                    &phone_photo(640, 480, 1),
+                    NewPhoto {
+                        caption: caption.into(),
+                        appears: vec![p.clone()],
+                        redactions: vec![],
+                    },
+                )
+                .unwrap()
+        };
+        let pa = photo(&sa, &a, "bildzebra");
+        photo(&sb, &b, "bildgiraff");
+        // B withdraws consent to photos after the photo was taken.
+        store
+            .withdraw_consent(&b, Some(ConsentScope::Photos), GivenBy::Participant)
+            .unwrap();
+
+        let report = store.export_report(&project, Lang::Sv).unwrap();
+        let md = &report.markdown;
+        assert!(md.contains("citatzebra"), "{md}");
+        assert!(md.contains("Unga vill bli hörda"));
+        for absent in [
+            "citatgiraff",
+            "gemensamtkamel",
+            "bildgiraff",
+            "Rosternamn",
+            "Alexzebra",
+        ] {
+            assert!(!md.contains(absent), "{absent} must not be exported:\n{md}");
+        }
+        assert_eq!(report.media.len(), 1);
+        assert_eq!(report.media[0].attachment.id, pa);
+        assert_eq!(report.withheld, 3);
+        // The exported photo is the stripped preview, with nothing of the phone in it.
+        let text = String::from_utf8_lossy(&report.media[0].bytes);
+        assert!(!text.contains("Exif") && !text.contains(insikt_media::sample::PLANTED_SERIAL));
+
+        // A reviewer does not export.
+        let other = tempfile::tempdir().unwrap();
+        let reviewer = store_in(other.path());
+        store
+            .add_member_with_id(
+                &project,
+                reviewer.me().clone(),
+                "Lina",
+                MemberRole::Reviewer,
+            )
+            .unwrap();
+        for key in store.document_keys().unwrap() {
+            reviewer
+                .merge_document(&key, &store.document_bytes(&key).unwrap())
+                .unwrap();
+        }
+        assert!(matches!(
+            reviewer.export_report(&project, Lang::Sv),
+            Err(Error::NotAllowed(_))
+        ));
+    }
+}
