@@ -198,11 +198,40 @@ impl Store {
 
     /// Full-text search over a project's notes. Every word must match, as a word or
     /// the start of one; å, ä and ö are distinct letters, so "hål" does not find "hal".
+    ///
+    /// Reviewers (who see the material in workshops, not in the field) find notes
+    /// about a participant only while that participant's consent to notes stands.
     pub fn search(&self, project: &ProjectId, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        self.require_role(project, READERS, "searching")?;
+        let role = self.require_role(project, READERS, "searching")?;
         let Some(fts) = fts_query(query) else {
             return Ok(Vec::new());
         };
+        let hits = self.search_all(project, &fts, limit)?;
+        if role != crate::domain::MemberRole::Reviewer {
+            return Ok(hits);
+        }
+        let mut kept = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let covered = match &hit.note.about {
+                None => true,
+                Some(p) => self
+                    .query(|c| {
+                        super::field::require_consent(
+                            c,
+                            std::slice::from_ref(p),
+                            crate::domain::ConsentScope::Notes,
+                        )
+                    })
+                    .is_ok(),
+            };
+            if covered {
+                kept.push(hit);
+            }
+        }
+        Ok(kept)
+    }
+
+    fn search_all(&self, project: &ProjectId, fts: &str, limit: u32) -> Result<Vec<SearchHit>> {
         self.read_query(|c| {
             // Rank the newest matches only: ranking costs time for every candidate, and a
             // common word can match thousands of notes. The newest few hundred hold what

@@ -1283,3 +1283,51 @@ mod export {
         ));
     }
 }
+
+mod reviewer_search {
+    use super::*;
+
+    #[test]
+    fn reviewers_find_notes_only_while_consent_to_notes_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let reviewer = store_in(other.path());
+        let (project, child, session) = interview(&store);
+        store
+            .add_member_with_id(
+                &project,
+                reviewer.me().clone(),
+                "Lina",
+                MemberRole::Reviewer,
+            )
+            .unwrap();
+        store
+            .add_note(
+                &session,
+                NewNote::new(NoteKind::Plain, "skolgården kändes otrygg"),
+            )
+            .unwrap();
+        let share = |from: &Store, to: &Store| {
+            for key in from.document_keys().unwrap() {
+                to.merge_document(&key, &from.document_bytes(&key).unwrap())
+                    .unwrap();
+            }
+        };
+        share(&store, &reviewer);
+        assert_eq!(
+            reviewer.search(&project, "skolgården", 10).unwrap().len(),
+            1
+        );
+        store
+            .withdraw_consent(&child, Some(ConsentScope::Notes), GivenBy::Guardian)
+            .unwrap();
+        share(&store, &reviewer);
+        assert!(reviewer
+            .search(&project, "skolgården", 10)
+            .unwrap()
+            .is_empty());
+        // The coordinator still finds it, to decide on erasure.
+        assert_eq!(store.search(&project, "skolgården", 10).unwrap().len(), 1);
+    }
+}
