@@ -320,7 +320,9 @@ impl HubDocuments {
         let snapshot = new || chunks >= COMPACT_AFTER;
         let tx = self.db.unchecked_transaction()?;
         if snapshot {
-            let data = doc.save();
+            // Uncompressed, as on devices: the database is encrypted, and a scan after
+            // an erasure must be able to read every byte it finds.
+            let data = doc.save_nocompress();
             tx.execute(
                 "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -10,6 +10,35 @@ use insikt_core::sync::HubSyncOptions;
 use insikt_core::{DocKey, Lang, NewNote, NewPhoto, NewSession, Store, StoreKey};
 use insikt_hub::{HubConfig, Role, RunningHub};
 
+/// Every live byte of the hub's database, decrypted with the hub's key.
+fn hub_dump(hub_dir: &std::path::Path, scratch: &std::path::Path) -> Vec<u8> {
+    let key = std::fs::read_to_string(hub_dir.join("hub.key")).unwrap();
+    let out = scratch.join(format!("hub-plain-{}.db", rand_suffix()));
+    let conn = rusqlite::Connection::open(hub_dir.join("hub.db")).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.trim()))
+        .unwrap();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS plain KEY ''",
+        [out.to_str().unwrap()],
+    )
+    .unwrap();
+    conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch("DETACH DATABASE plain;").unwrap();
+    std::fs::read(&out).unwrap()
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
 fn sync(s: &Store) {
     s.sync_with_hub(&HubSyncOptions {
         fetch_originals: true,
@@ -107,6 +136,28 @@ fn an_erasure_travels_through_the_hub_and_a_stale_phone_cannot_bring_it_back() {
         sara.has_blob(&a.original.hash).unwrap(),
         "the photo reached Sara"
     );
+    // The team tablet reviews the material too.
+    let tablet = open("tablet");
+    sara.add_member_with_id(
+        &project,
+        tablet.me().clone(),
+        "Surfplatta",
+        MemberRole::Reviewer,
+    )
+    .unwrap();
+    sync(&sara);
+    tablet
+        .enroll(
+            &hub.url,
+            &hub.hub.invite("Region Syd", Role::Reviewer, None).unwrap(),
+            "Tablet",
+        )
+        .unwrap();
+    sync(&tablet);
+    assert!(tablet
+        .has_document(&DocKey::Session(sessions[0].clone()))
+        .unwrap());
+    assert!(tablet.has_blob(&a.original.hash).unwrap());
 
     // Omar's phone goes in a drawer, and even captures one more note about P-07.
     omar.add_note(
@@ -114,6 +165,13 @@ fn an_erasure_travels_through_the_hub_and_a_stale_phone_cannot_bring_it_back() {
         NewNote::new(NoteKind::Observation, "Sent tillägg om P-07"),
     )
     .unwrap();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let hub_dir = dir.path().join("hub");
+    assert!(
+        contains(&hub_dump(&hub_dir, scratch.path()), "P-07 berättar"),
+        "the scan can see text on the hub"
+    );
 
     // P-07 withdraws; Sara erases them and syncs.
     sara.erase_participant(&p07).unwrap();
@@ -131,7 +189,8 @@ fn an_erasure_travels_through_the_hub_and_a_stale_phone_cannot_bring_it_back() {
     // Omar's phone returns: it purges P-07's material and re-sends nothing.
     sync(&omar);
     sync(&sara);
-    for store in [&sara, &omar] {
+    sync(&tablet);
+    for store in [&sara, &omar, &tablet] {
         let keys = store.document_keys().unwrap();
         assert!(!keys.contains(&DocKey::Participant(p07.clone())));
         assert!(!keys.contains(&DocKey::Session(sessions[0].clone())));
@@ -146,17 +205,23 @@ fn an_erasure_travels_through_the_hub_and_a_stale_phone_cannot_bring_it_back() {
         assert_eq!(store.search(&project, "tillägg", 10).unwrap().len(), 0);
         assert_eq!(store.search(&project, "träningen", 10).unwrap().len(), 1);
     }
+    // Scanned raw, decrypted with its key, the hub holds none of it; P-08's stays.
+    let dump = hub_dump(&hub_dir, scratch.path());
+    for gone in ["P-07 berättar", "Sent tillägg", "Teckning"] {
+        assert!(!contains(&dump, gone), "{gone} survived on the hub");
+    }
+    assert!(contains(&dump, "P-08 berättar"));
     // A fresh device of the team never sees any of it.
-    let tablet = open("tablet");
-    tablet
+    let fresh = open("fresh");
+    fresh
         .enroll(
             &hub.url,
             &hub.hub.invite("Region Syd", Role::Reviewer, None).unwrap(),
-            "Tablet",
+            "Fresh",
         )
         .unwrap();
-    sync(&tablet);
-    let keys = tablet.document_keys().unwrap();
+    sync(&fresh);
+    let keys = fresh.document_keys().unwrap();
     assert!(!keys.contains(&DocKey::Session(sessions[0].clone())));
     assert!(keys.contains(&DocKey::Session(sessions[1].clone())));
     assert!(keys.contains(&DocKey::Participant(p08)));
