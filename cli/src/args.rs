@@ -162,6 +162,8 @@ pub enum ProjectCmd {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Purge photos, recordings and diary entries after DAYS days ("none" keeps them).
+    Retention { days: String },
 }
 
 #[derive(Args, Debug)]

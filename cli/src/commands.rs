@@ -124,6 +124,22 @@ fn project(ctx: &Ctx, c: &ProjectCmd) -> Result<(), Error> {
             }
         }
         ProjectCmd::Show => show_project(ctx)?,
+        ProjectCmd::Retention { days } => {
+            let days =
+                match days.as_str() {
+                    "none" => None,
+                    d => Some(d.parse::<u32>().map_err(|_| {
+                        Error::InvalidInput("retention is a number of days or none")
+                    })?),
+                };
+            let project = ctx.project()?;
+            s.set_retention(&project, days)?;
+            let r = s.apply_retention(&project, insikt_core::Timestamp::now())?;
+            println!(
+                "retention set; purged now: {} photos or recordings, {} diary entries, {} files",
+                r.attachments, r.diary_entries, r.blobs
+            );
+        }
         ProjectCmd::Canvas(a) => s.set_canvas(
             &ctx.project()?,
             a.purpose.as_deref(),

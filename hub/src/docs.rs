@@ -340,6 +340,11 @@ impl HubDocuments {
             tx.prepare_cached("UPDATE documents SET updated_at = ?2 WHERE doc_id = ?1")?
                 .execute(params![id.to_string(), now()])?;
         }
+        let before: Vec<String> = {
+            let mut stmt = tx.prepare_cached("SELECT hash FROM doc_blobs WHERE doc_id = ?1")?;
+            let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
         tx.prepare_cached("DELETE FROM doc_blobs WHERE doc_id = ?1")?
             .execute([id.to_string()])?;
         for (hash, rendition) in &info.blobs {
@@ -348,7 +353,27 @@ impl HubDocuments {
             )?
             .execute(params![id.to_string(), hash, rendition])?;
         }
+        // Blobs this document no longer references, and no other does, are destroyed
+        // (a redaction replaced them, retention purged them).
+        let mut orphans = Vec::new();
+        for hash in before {
+            if info.blobs.iter().any(|(h, _)| h == &hash) {
+                continue;
+            }
+            let still: Option<i64> = tx
+                .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
+                .query_row([&hash], |r| r.get(0))
+                .optional()?;
+            if still.is_none() {
+                orphans.push(hash);
+            }
+        }
         tx.commit()?;
+        for hash in orphans {
+            if let Ok(h) = hash.parse::<BlobHash>() {
+                self.blobs.delete(&h)?;
+            }
+        }
         if snapshot {
             let _ = doc.save_incremental();
             self.chunks.insert(*id, 0);

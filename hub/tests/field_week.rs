@@ -167,6 +167,18 @@ fn three_devices_and_a_hub_converge_in_every_order() {
         vec![inbox.clone()]
     );
     assert_eq!(theirs[&inbox], team[&inbox]);
+    // Nor can its local API read anything but the inbox.
+    assert!(youth.project(&project).is_err());
+    assert!(youth.search(&project, "prata", 10).is_err());
+    assert!(youth
+        .sessions(&project)
+        .map(|s| s.is_empty())
+        .unwrap_or(true));
+    assert!(
+        youth.inbox(&p07).is_err(),
+        "the team's view of the inbox is not for the phone"
+    );
+    assert_eq!(youth.own_inbox().unwrap().entries.len(), 6);
     // Their six diary entries reached the team, and the team's search finds them.
     assert_eq!(sara.inbox(&p07).unwrap().entries.len(), 6);
     assert_eq!(sara.search(&project, "Dagbok", 100).unwrap().len(), 6);

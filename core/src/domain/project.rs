@@ -230,6 +230,10 @@ pub struct ProjectDoc {
     /// device and the hub destroy and refuse them too. Ids only, never content.
     #[autosurgeon(missing = "BTreeMap::new")]
     pub erasures: BTreeMap<String, Erasure>,
+    /// Days after which raw material (photos, recordings, diary entries) is purged;
+    /// insights and quotes stay. `None`: kept until the project decides.
+    #[autosurgeon(missing = "Option::default")]
+    pub retention_days: Option<u32>,
 }
 
 /// A participant's erasure, as recorded in the project.
@@ -280,6 +284,7 @@ impl ProjectDoc {
             sample_plan: None,
             dots_per_member: 3,
             erasures: BTreeMap::new(),
+            retention_days: None,
         }
     }
 

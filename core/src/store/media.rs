@@ -388,7 +388,7 @@ impl Store {
     }
 
     /// Deletes the blobs among `hashes` that no attachment refers to any longer.
-    fn destroy_unreferenced(&self, hashes: &[&str]) -> Result<()> {
+    pub(crate) fn destroy_unreferenced(&self, hashes: &[&str]) -> Result<()> {
         for hash in hashes {
             let referenced = self.read_query(|c| {
                 Ok(c.prepare_cached("SELECT 1 FROM blob_refs WHERE hash = ?1")?

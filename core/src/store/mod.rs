@@ -19,6 +19,7 @@ mod key;
 mod media;
 mod project;
 mod query;
+mod retention;
 mod roster;
 mod sync;
 mod views;
@@ -37,6 +38,7 @@ pub use erase::ErasureReport;
 pub use export::{ExportedMedia, Report};
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
+pub use retention::RetentionReport;
 pub use views::*;
 
 use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};

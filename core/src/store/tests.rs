@@ -1331,3 +1331,89 @@ mod reviewer_search {
         assert_eq!(store.search(&project, "skolgården", 10).unwrap().len(), 1);
     }
 }
+
+mod retention {
+    use super::*;
+    use crate::{NewDiaryEntry, NewPhoto, Timestamp};
+    use insikt_media::sample::phone_photo;
+
+    #[test]
+    fn raw_material_is_purged_after_the_retention_period_while_insights_and_quotes_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (project, child, session) = interview(&store);
+        for scope in [ConsentScope::Photos, ConsentScope::QuotesInReports] {
+            store
+                .record_consent(&child, scope, GivenBy::Guardian, "v1")
+                .unwrap();
+        }
+        let quote = store
+            .add_note(
+                &session,
+                NewNote::new(NoteKind::Quote, "det var läskigt först"),
+            )
+            .unwrap();
+        store
+            .add_insight(
+                &project,
+                "Första mötet skrämmer",
+                std::slice::from_ref(&quote),
+                "",
+            )
+            .unwrap();
+        let photo = store
+            .add_photo(
+                &session,
+                &phone_photo(320, 240, 1),
+                NewPhoto {
+                    caption: "teckning".into(),
+                    appears: vec![child.clone()],
+                    redactions: vec![],
+                },
+            )
+            .unwrap();
+        let (_, a) = store.attachment(&photo).unwrap();
+        store
+            .submit_diary_entry(
+                &child,
+                NewDiaryEntry {
+                    heading: "Idag".into(),
+                    text: "dagboksord".into(),
+                    photo: Some((phone_photo(200, 150, 1), "min väg".into())),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(matches!(
+            store.set_retention(&project, Some(0)),
+            Err(Error::InvalidInput(_))
+        ));
+        store.set_retention(&project, Some(30)).unwrap();
+        let day = 24 * 3600 * 1000;
+        let now = Timestamp::now();
+        // Within the period nothing goes.
+        let early = store
+            .apply_retention(&project, Timestamp(now.0 + 10 * day))
+            .unwrap();
+        assert_eq!(early, crate::store::RetentionReport::default());
+        // After it, photos, their files and diary entries go; notes and insights stay.
+        let late = store
+            .apply_retention(&project, Timestamp(now.0 + 31 * day))
+            .unwrap();
+        assert_eq!((late.attachments, late.diary_entries), (1, 1), "{late:?}");
+        assert_eq!(late.blobs, 6, "three renditions of each photo");
+        assert!(store.attachments(&session).unwrap().is_empty());
+        for hash in a.hashes() {
+            assert!(store.blob(hash).is_err());
+        }
+        assert!(store.inbox(&child).unwrap().entries.is_empty());
+        assert!(store.search(&project, "dagboksord", 10).unwrap().is_empty());
+        assert_eq!(store.search(&project, "läskigt", 10).unwrap().len(), 1);
+        assert_eq!(store.insights(&project).unwrap().len(), 1);
+        // A second pass finds nothing more.
+        let again = store
+            .apply_retention(&project, Timestamp(now.0 + 31 * day))
+            .unwrap();
+        assert_eq!(again, crate::store::RetentionReport::default());
+    }
+}

@@ -240,6 +240,16 @@ impl Store {
             report.blobs_uploaded = http.upload_missing(self)?;
         }
         report.blobs_downloaded = http.download_missing(self, options.fetch_originals)?;
+        // The projects' retention periods may have passed, or arrived with this sync.
+        if self.participant_mode()?.is_none() {
+            for project in self.projects()? {
+                match self.apply_retention(&project.id, crate::time::Timestamp::now()) {
+                    // A project this device holds without being on its team.
+                    Ok(_) | Err(Error::NotAllowed(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         Ok(report)
     }
 }

@@ -1,0 +1,129 @@
+//! Retention: a project-level period after which raw material — photos, recordings
+//! and diary entries — is purged on every device that holds it, while insights and
+//! the notes and quotes taken in the field remain.
+
+use automerge::transaction::Transactable;
+
+use super::docs::{map_at, DocKey};
+use super::{index, Store};
+use crate::domain::{Attachment, InboxDoc, MemberRole};
+use crate::error::{Error, Result};
+use crate::ids::ProjectId;
+use crate::time::Timestamp;
+
+/// What one pass of retention purged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub attachments: usize,
+    pub diary_entries: usize,
+    pub blobs: usize,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+impl Store {
+    /// Sets the project's retention period (coordinators only); `None` keeps raw
+    /// material until the project decides otherwise.
+    pub fn set_retention(&self, project: &ProjectId, days: Option<u32>) -> Result<()> {
+        if days == Some(0) {
+            return Err(Error::InvalidInput(
+                "a retention period is at least one day",
+            ));
+        }
+        self.modify_project(
+            project,
+            &[MemberRole::Coordinator],
+            "setting retention",
+            |p| {
+                p.retention_days = days;
+                Ok(())
+            },
+        )
+    }
+
+    /// Purges the raw material older than the project's retention period: photos and
+    /// recordings of sessions that started before it (their files destroyed) and
+    /// diary entries written before it. Runs after every sync with the hub; apps also
+    /// call it when they start.
+    pub fn apply_retention(&self, project: &ProjectId, now: Timestamp) -> Result<RetentionReport> {
+        let mut report = RetentionReport::default();
+        let Some(days) = self.project(project)?.retention_days else {
+            return Ok(report);
+        };
+        let cutoff = Timestamp(now.0 - i64::from(days) * DAY_MS);
+        let keys = self.document_keys()?;
+        let mut hashes: Vec<String> = Vec::new();
+        for session in self.sessions(project)? {
+            if session.started_at >= cutoff {
+                continue;
+            }
+            for key in keys.iter().filter(|k| match k {
+                DocKey::Session(s) | DocKey::Material(s, _) => s == &session.id,
+                _ => false,
+            }) {
+                let held: std::collections::BTreeMap<String, Attachment> = {
+                    let doc_bytes = self.document_bytes(key)?;
+                    let doc = automerge::AutoCommit::load(&doc_bytes)?;
+                    autosurgeon::hydrate_prop(&doc, automerge::ROOT, "attachments")?
+                };
+                if held.is_empty() {
+                    continue;
+                }
+                for a in held.values() {
+                    hashes.extend(a.hashes().into_iter().map(str::to_string));
+                }
+                report.attachments += held.len();
+                self.write(
+                    key,
+                    project,
+                    |doc| {
+                        let attachments = map_at(doc, "attachments")?;
+                        for id in held.keys() {
+                            doc.delete(&attachments, id.as_str())?;
+                        }
+                        Ok(())
+                    },
+                    |tx, doc, _| index::reindex(tx, key, doc, ""),
+                )?;
+            }
+        }
+        for key in keys.iter().filter(|k| matches!(k, DocKey::Inbox(_))) {
+            let inbox: InboxDoc = self.read(key)?;
+            if &inbox.project_id != project {
+                continue;
+            }
+            let old: Vec<String> = inbox
+                .entries
+                .iter()
+                .filter(|(_, e)| e.written_at < cutoff)
+                .map(|(id, _)| id.clone())
+                .collect();
+            if old.is_empty() {
+                continue;
+            }
+            for id in &old {
+                if let Some(photo) = inbox.entries.get(id).and_then(|e| e.photo.as_ref()) {
+                    hashes.extend(photo.hashes().into_iter().map(str::to_string));
+                }
+            }
+            report.diary_entries += old.len();
+            self.write(
+                key,
+                project,
+                |doc| {
+                    let entries = map_at(doc, "entries")?;
+                    for id in &old {
+                        doc.delete(&entries, id.as_str())?;
+                    }
+                    Ok(())
+                },
+                |tx, doc, _| index::reindex(tx, key, doc, ""),
+            )?;
+        }
+        let before = self.blobs.list()?.len();
+        let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        self.destroy_unreferenced(&refs)?;
+        report.blobs = before.saturating_sub(self.blobs.list()?.len());
+        Ok(report)
+    }
+}
