@@ -70,6 +70,9 @@ impl Store {
         let p = self.project(project)?;
         let mut md = String::new();
         let mut withheld = 0;
+        // Whose material leaves the app, for the audit log: participant → what.
+        let mut exported: std::collections::BTreeMap<ParticipantId, BTreeSet<&'static str>> =
+            Default::default();
         let _ = writeln!(md, "# {}\n", p.name);
         let _ = writeln!(
             md,
@@ -129,6 +132,9 @@ impl Store {
                         _ => String::new(),
                     };
                     let _ = writeln!(md, "> «{}» {}", note.text, who);
+                    for p in &speakers {
+                        exported.entry(p.clone()).or_default().insert("quote");
+                    }
                 } else {
                     withheld += 1;
                 }
@@ -182,6 +188,12 @@ impl Store {
                     // Not fetched to this device: left out rather than failing.
                     continue;
                 };
+                for p in &a.appears {
+                    exported
+                        .entry(p.clone())
+                        .or_default()
+                        .insert(a.kind.as_key());
+                }
                 media.push(ExportedMedia {
                     attachment: a,
                     bytes,
@@ -214,6 +226,16 @@ impl Store {
                 )
             );
         }
+        let me = self.me().as_str().to_string();
+        self.query(|c| {
+            let tx = c.unchecked_transaction()?;
+            for (p, what) in &exported {
+                let detail = what.iter().copied().collect::<Vec<_>>().join(", ");
+                super::audit(&tx, project.as_str(), &me, "export", p, &detail)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
         Ok(Report {
             markdown: md,
             media,

@@ -1256,6 +1256,12 @@ mod export {
         }
         assert_eq!(report.media.len(), 1);
         assert_eq!(report.media[0].attachment.id, pa);
+        // The audit log records whose material left the app, and what kind, not what.
+        let log = store.audit_log(&project).unwrap();
+        let exports: Vec<_> = log.iter().filter(|e| e.action == "export").collect();
+        assert_eq!(exports.len(), 1, "only A's material was exported");
+        assert_eq!(exports[0].detail, "photo, quote");
+        assert!(log.iter().all(|e| !e.detail.contains("citat")));
         assert_eq!(report.withheld, 3);
         // The exported photo is the stripped preview, with nothing of the phone in it.
         let text = String::from_utf8_lossy(&report.media[0].bytes);
