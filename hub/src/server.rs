@@ -375,6 +375,34 @@ impl Hub {
     }
 }
 
+/// A handler's outcome as a response: JSON on success, the error's status otherwise.
+fn json(outcome: Result<serde_json::Value>) -> Response {
+    match outcome {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+impl Hub {
+    /// The device behind the request's bearer token, which must be a coordinator's.
+    fn coordinator(&self, headers: &HeaderMap, what: &'static str) -> Result<Device> {
+        let me = self.authenticate(headers, None)?;
+        if me.role != Role::Coordinator {
+            return Err(HubError::Forbidden(what));
+        }
+        Ok(me)
+    }
+
+    /// The device behind the request's bearer token, which must be one that uploads.
+    fn uploader(&self, headers: &HeaderMap) -> Result<Device> {
+        let me = self.authenticate(headers, None)?;
+        if !may_upload(&me) {
+            return Err(HubError::Forbidden("this role does not upload"));
+        }
+        Ok(me)
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::AUTHORIZATION)?
@@ -430,11 +458,8 @@ async fn invite(
     headers: HeaderMap,
     Json(req): Json<InviteRequest>,
 ) -> Response {
-    let outcome = (|| {
-        let me = hub.authenticate(&headers, None)?;
-        if me.role != Role::Coordinator {
-            return Err(HubError::Forbidden("only a coordinator invites"));
-        }
+    json((|| {
+        let me = hub.coordinator(&headers, "only a coordinator invites")?;
         let code = hub.admin(|c| {
             auth::create_invite(
                 c,
@@ -445,11 +470,7 @@ async fn invite(
             )
         })?;
         Ok(serde_json::json!({ "code": code }))
-    })();
-    match outcome {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    })())
 }
 
 async fn revoke(
@@ -458,10 +479,7 @@ async fn revoke(
     UrlPath(id): UrlPath<String>,
 ) -> Response {
     let outcome = (|| {
-        let me = hub.authenticate(&headers, None)?;
-        if me.role != Role::Coordinator {
-            return Err(HubError::Forbidden("only a coordinator revokes"));
-        }
+        let me = hub.coordinator(&headers, "only a coordinator revokes")?;
         let target = hub.admin(|c| auth::device(c, &id))?;
         if target.org != me.org {
             return Err(HubError::NotFound("device"));
@@ -518,11 +536,8 @@ async fn blob_status(
     headers: HeaderMap,
     UrlPath(hash): UrlPath<String>,
 ) -> Response {
-    let outcome = (|| {
-        let me = hub.authenticate(&headers, None)?;
-        if !may_upload(&me) {
-            return Err(HubError::Forbidden("this role does not upload"));
-        }
+    json((|| {
+        hub.uploader(&headers)?;
         let h = parse_hash(&hash)?;
         if hub.shared.blobs.contains(&h)? {
             return Ok(serde_json::json!({ "complete": true, "received": null }));
@@ -536,11 +551,7 @@ async fn blob_status(
             .optional()?)
         })?;
         Ok(serde_json::json!({ "complete": false, "received": received.unwrap_or(0) }))
-    })();
-    match outcome {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    })())
 }
 
 #[derive(Deserialize)]
@@ -556,11 +567,8 @@ async fn blob_put(
     Query(q): Query<PieceQuery>,
     body: Bytes,
 ) -> Response {
-    let outcome = (|| {
-        let me = hub.authenticate(&headers, None)?;
-        if !may_upload(&me) {
-            return Err(HubError::Forbidden("this role does not upload"));
-        }
+    json((|| {
+        let me = hub.uploader(&headers)?;
         let h = parse_hash(&hash)?;
         if q.total > hub.shared.config.max_blob_bytes {
             return Err(HubError::TooLarge("blob"));
@@ -569,11 +577,7 @@ async fn blob_put(
             return Ok(serde_json::json!({ "complete": true, "received": q.total }));
         }
         hub.admin(|c| receive_piece(c, &hub.shared.blobs, &me, &h, q.offset, q.total, &body))
-    })();
-    match outcome {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+    })())
 }
 
 /// Stores one piece of an upload inside the encrypted database; the piece that
