@@ -385,7 +385,7 @@ impl HubDocuments {
 
     /// Destroys the documents named in a project's erasures, with the blobs only
     /// they referenced, and refuses them from now on.
-    fn honour_erasures(&mut self, project_doc: &AutoCommit) -> Result<()> {
+    fn honour_erasures(&mut self, project: &str, project_doc: &AutoCommit) -> Result<()> {
         let erasures: BTreeMap<String, Erasure> =
             autosurgeon::hydrate_prop(project_doc, automerge::ROOT, "erasures").unwrap_or_default();
         for erasure in erasures.values() {
@@ -394,7 +394,7 @@ impl HubDocuments {
                     continue;
                 };
                 let id = DocumentId::of(&key);
-                if self.tombstones.contains(&id) {
+                if self.tombstones.contains(&id) || !self.belongs_to(&key, project) {
                     continue;
                 }
                 let hashes: Vec<String> = {
@@ -437,6 +437,22 @@ impl HubDocuments {
         Ok(())
     }
 
+    /// Whether a document named in a project's erasures is that project's: recorded
+    /// under it, or (not here yet) of a session or participant recorded under it. A
+    /// project's erasures never reach another project's documents, nor a project.
+    fn belongs_to(&mut self, key: &DocKey, project: &str) -> bool {
+        let parent = match key {
+            DocKey::Project(_) => return false,
+            DocKey::Session(s) | DocKey::Material(s, _) => DocKey::Session(s.clone()),
+            DocKey::Participant(p) | DocKey::Inbox(p) => DocKey::Participant(p.clone()),
+        };
+        let recorded = |me: &mut Self, k: &DocKey| me.meta(&DocumentId::of(k)).map(|m| m.project);
+        match recorded(self, key).or_else(|| recorded(self, &parent)) {
+            Some(p) => p == project,
+            None => false,
+        }
+    }
+
     /// Applies a sync message to a recorded document.
     fn receive_recorded(
         &mut self,
@@ -470,16 +486,28 @@ impl HubDocuments {
             return Ok(Received::default());
         }
         let mut doc_now = std::mem::take(self.load(doc)?);
-        let stored = self.store(doc, &mut doc_now, meta, false);
-        if is_project {
-            self.honour_erasures(&doc_now)?;
+        let outcome = self.store(doc, &mut doc_now, meta, false).and_then(|()| {
+            if is_project {
+                self.honour_erasures(&meta.project, &doc_now)?;
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => {
+                self.cache.insert(*doc, doc_now);
+                Ok(Received {
+                    changed: true,
+                    refused: false,
+                })
+            }
+            Err(e) => {
+                // What was applied but not stored is dropped: the document reloads from
+                // the database, and the peer (whose connection closes) sends it again.
+                self.cache.remove(doc);
+                self.chunks.remove(doc);
+                Err(e)
+            }
         }
-        self.cache.insert(*doc, doc_now);
-        stored?;
-        Ok(Received {
-            changed: true,
-            refused: false,
-        })
     }
 
     /// Applies a sync message to a document not recorded yet; once it names itself,
@@ -500,11 +528,14 @@ impl HubDocuments {
             return Err(HubError::TooLarge("too many new documents at once"));
         }
         let provisional = self.provisional.entry(slot).or_default();
-        provisional
+        let applied = provisional
             .sync()
             .receive_sync_message(state, message)
-            .map_err(CoreError::from)?;
-        if provisional.get_heads().is_empty() {
+            .map_err(CoreError::from);
+        if applied.is_err() || provisional.get_heads().is_empty() {
+            // Nothing arrived (a request, a first hello): keep nothing for it.
+            self.provisional.remove(&slot);
+            applied?;
             return Ok(Received::default());
         }
         let mut new_doc = self.provisional.remove(&slot).unwrap_or_default();
@@ -548,7 +579,7 @@ impl HubDocuments {
         }
         self.store(doc, &mut new_doc, &meta, true)?;
         if meta.kind == "project" {
-            self.honour_erasures(&new_doc)?;
+            self.honour_erasures(&meta.project, &new_doc)?;
         }
         self.meta.insert(*doc, meta);
         self.cache.insert(*doc, new_doc);
@@ -653,8 +684,10 @@ impl Documents for HubDocuments {
             let loaded = self.load(doc).map_err(to_core)?;
             return Ok(loaded.sync().generate_sync_message(state));
         }
-        let provisional = self.provisional.entry((conn, *doc)).or_default();
-        Ok(provisional.sync().generate_sync_message(state))
+        match self.provisional.get_mut(&(conn, *doc)) {
+            Some(provisional) => Ok(provisional.sync().generate_sync_message(state)),
+            None => Ok(AutoCommit::new().sync().generate_sync_message(state)),
+        }
     }
 
     fn receive(

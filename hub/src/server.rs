@@ -61,6 +61,9 @@ impl Default for HubConfig {
     }
 }
 
+/// How many frames may wait for a slow peer before it is disconnected.
+const OUTBOUND_FRAMES: usize = 4096;
+
 enum Outbound {
     Frame(Vec<u8>),
     Close(Option<String>),
@@ -75,7 +78,7 @@ struct Shared {
     core: Mutex<Core>,
     admin: Mutex<Connection>,
     blobs: BlobStore,
-    senders: Mutex<HashMap<ConnId, (String, mpsc::UnboundedSender<Outbound>)>>,
+    senders: Mutex<HashMap<ConnId, (String, mpsc::Sender<Outbound>)>>,
     next_conn: AtomicU64,
     config: HubConfig,
 }
@@ -266,17 +269,24 @@ impl Hub {
         if effects.is_empty() {
             return;
         }
-        let senders = lock(&self.shared.senders);
+        let mut senders = lock(&self.shared.senders);
         for effect in effects {
             match effect {
                 Effect::Send { conn, frame } => {
-                    if let Some((_, tx)) = senders.get(&conn) {
-                        let _ = tx.send(Outbound::Frame(frame));
+                    let full = match senders.get(&conn) {
+                        Some((_, tx)) => tx.try_send(Outbound::Frame(frame)).is_err(),
+                        None => false,
+                    };
+                    if full {
+                        // A peer that does not read what it is sent is dropped rather
+                        // than buffered without bound; its reader ends with it.
+                        senders.remove(&conn);
                     }
                 }
                 Effect::Close { conn, error } => {
-                    if let Some((_, tx)) = senders.get(&conn) {
-                        let _ = tx.send(Outbound::Close(error));
+                    // The writer sends the error and closes; the reader stops reading.
+                    if let Some((_, tx)) = senders.remove(&conn) {
+                        let _ = tx.try_send(Outbound::Close(error));
                     }
                 }
                 Effect::Established { .. }
@@ -303,7 +313,7 @@ impl Hub {
 
     async fn run_socket(self, device: Device, socket: WebSocket) {
         let conn = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::channel(OUTBOUND_FRAMES);
         lock(&self.shared.senders).insert(conn, (device.id.clone(), tx));
         lock(&self.shared.core).docs.attach(conn, device.clone());
         self.feed(Event::Connected {

@@ -378,3 +378,109 @@ fn organisations_are_isolated_unless_a_project_is_shared_with_them() {
     .unwrap();
     assert!(matches!(answer, Message::DocUnavailable { .. }));
 }
+
+#[test]
+fn a_projects_erasures_never_reach_another_projects_documents() {
+    let w = world(HubConfig::default());
+    // Org A (Region Norr, the world's project) has a session; org B's coordinator
+    // learns its id and forges an erasure naming it in B's own project.
+    let session = w
+        .sara
+        .start_session(
+            &w.project,
+            insikt_core::NewSession {
+                kind: insikt_core::domain::SessionKind::Interview,
+                title: "Samtal".into(),
+                participants: vec![w.participant.clone()],
+                place: None,
+                guide: None,
+                started_at: None,
+            },
+        )
+        .unwrap();
+    w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    w.hub.hub.add_org("Kommun B").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    let code = w
+        .hub
+        .hub
+        .invite("Kommun B", Role::Coordinator, None)
+        .unwrap();
+    b.enroll(&w.hub.url, &code, "B").unwrap();
+    let theirs = b.create_project("B:s projekt", Lang::Sv, "B").unwrap();
+    let key = DocKey::Project(theirs.clone());
+    let mut doc = automerge::AutoCommit::load(&b.document_bytes(&key).unwrap()).unwrap();
+    let mut forged = std::collections::BTreeMap::new();
+    forged.insert(
+        "x".to_string(),
+        insikt_core::domain::Erasure {
+            at: insikt_core::Timestamp::now(),
+            by: b.me().clone(),
+            documents: vec![
+                DocKey::Session(session.clone()).to_string(),
+                DocKey::Project(w.project.clone()).to_string(),
+            ],
+        },
+    );
+    autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "erasures", &forged).unwrap();
+    b.merge_document(&key, &doc.save()).unwrap();
+    b.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    // The hub and A's devices keep A's session and project.
+    w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    assert!(w
+        .sara
+        .has_document(&DocKey::Session(session.clone()))
+        .unwrap());
+    assert!(!w.sara.is_erased(&DocKey::Session(session)).unwrap());
+    let dir2 = tempfile::tempdir().unwrap();
+    let fresh = Store::open(dir2.path(), &StoreKey::generate()).unwrap();
+    let code = w
+        .hub
+        .hub
+        .invite("Region Norr", Role::Researcher, None)
+        .unwrap();
+    fresh.enroll(&w.hub.url, &code, "fresh").unwrap();
+    fresh.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    assert!(fresh
+        .has_document(&DocKey::Project(w.project.clone()))
+        .unwrap());
+    assert_eq!(
+        fresh.document_keys().unwrap().len(),
+        w.sara.document_keys().unwrap().len()
+    );
+}
+
+#[test]
+fn asking_for_many_missing_documents_is_answered_not_punished() {
+    let w = world(HubConfig::default());
+    let token = enroll_token(&w, Role::Researcher, None);
+    let mut s = connect(&w.hub.url, Some(&token), false).unwrap();
+    handshake(&mut s, "js-like");
+    use automerge::sync::SyncDoc;
+    let mut am = automerge::AutoCommit::new();
+    let data = am
+        .sync()
+        .generate_sync_message(&mut automerge::sync::State::new())
+        .unwrap()
+        .encode();
+    let n = 400;
+    for i in 0..n {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+        send(
+            &mut s,
+            &Message::Request {
+                sender: "js-like".into(),
+                target: "insikt-hub".into(),
+                doc: DocumentId::from_bytes(bytes),
+                data: data.clone(),
+            },
+        );
+    }
+    let mut unavailable = 0;
+    while unavailable < n {
+        read_until(&mut s, |m| matches!(m, Message::DocUnavailable { .. })).unwrap();
+        unavailable += 1;
+    }
+}

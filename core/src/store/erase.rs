@@ -3,7 +3,7 @@
 //! rows, pending captures, photos and recordings — and tombstones make sure it never
 //! comes back, whatever an old device sends later.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::docs::DocKey;
@@ -138,7 +138,7 @@ impl Store {
         for erasure in recorded.values() {
             for name in &erasure.documents {
                 if let Ok(key) = name.parse::<DocKey>() {
-                    if !known.contains(&key) {
+                    if !known.contains(&key) && self.belongs_to(&key, project)? {
                         fresh.push(key);
                     }
                 }
@@ -148,6 +148,46 @@ impl Store {
             return Ok(0);
         }
         self.honour_tombstones(&fresh)
+    }
+
+    /// Whether a document named in a project's erasures is that project's: held under
+    /// it, or (not here) of a session or participant of it. A project's erasures never
+    /// reach another project's documents, nor a project.
+    fn belongs_to(&self, key: &DocKey, project: &crate::ids::ProjectId) -> Result<bool> {
+        if matches!(key, DocKey::Project(_)) {
+            return Ok(false);
+        }
+        let name = key.to_string();
+        let found: Option<String> = self.query(|c| {
+            let held: Option<String> = c
+                .query_row(
+                    "SELECT project FROM documents WHERE doc = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if held.is_some() {
+                return Ok(held);
+            }
+            Ok(match key {
+                DocKey::Session(s) | DocKey::Material(s, _) => c
+                    .query_row(
+                        "SELECT project FROM sessions WHERE id = ?1",
+                        [s.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                DocKey::Participant(p) | DocKey::Inbox(p) => c
+                    .query_row(
+                        "SELECT project FROM participants WHERE id = ?1",
+                        [p.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                DocKey::Project(_) => None,
+            })
+        })?;
+        Ok(found.as_deref() == Some(project.as_str()))
     }
 
     /// The documents to destroy, and the sessions that stay (others took part) from

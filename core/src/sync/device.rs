@@ -113,21 +113,19 @@ impl StoreDocuments {
 
     /// Moves a provisional document into the store once its content names it.
     fn adopt(&mut self, doc: &DocumentId) -> Result<bool> {
-        let Some(provisional) = self.provisional.get_mut(doc) else {
+        let Some(mut provisional) = self.provisional.remove(doc) else {
             return Ok(false);
         };
         if provisional.get_heads().is_empty() {
             return Ok(false);
         }
-        let key = crate::store::identify_document(provisional)?;
+        let key = crate::store::identify_document(&provisional)?;
         if &DocumentId::of(&key) != doc {
-            self.provisional.remove(doc);
             return Err(Error::Document(
                 "a document arrived under an id that is not its name".into(),
             ));
         }
         let bytes = provisional.save();
-        self.provisional.remove(doc);
         self.store.merge_document(&key, &bytes)?;
         self.wanted.remove(doc);
         self.names.insert(*doc, key.clone());
@@ -180,10 +178,10 @@ impl Documents for StoreDocuments {
     ) -> Result<Option<sync::Message>> {
         match self.held(doc).cloned() {
             Some(key) => self.store.sync_generate(&key, state),
-            None => {
-                let provisional = self.provisional.entry(*doc).or_default();
-                Ok(provisional.sync().generate_sync_message(state))
-            }
+            None => match self.provisional.get_mut(doc) {
+                Some(provisional) => Ok(provisional.sync().generate_sync_message(state)),
+                None => Ok(AutoCommit::new().sync().generate_sync_message(state)),
+            },
         }
     }
 
@@ -208,7 +206,12 @@ impl Documents for StoreDocuments {
             return Err(Error::InvalidInput("too many documents under way"));
         }
         let provisional = self.provisional.entry(*doc).or_default();
-        provisional.sync().receive_sync_message(state, message)?;
+        let applied = provisional.sync().receive_sync_message(state, message);
+        if applied.is_err() || provisional.get_heads().is_empty() {
+            // Nothing arrived: keep nothing for it.
+            self.provisional.remove(doc);
+            applied?;
+        }
         let changed = self.adopt(doc)?;
         Ok(Received {
             changed,
