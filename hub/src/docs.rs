@@ -468,13 +468,22 @@ impl HubDocuments {
         let before = loaded.get_heads();
         if is_project && !coordinator && !message.changes.is_empty() {
             // Only coordinators erase: apply to a copy first, and refuse a message
-            // that would change the recorded erasures.
+            // whose changes touch the recorded erasures in any way (an entry, the map
+            // itself), or that leaves changes waiting for others this peer did not
+            // send (they could touch them once a coordinator's connection brings the
+            // rest).
             let mut copy = loaded.fork();
             let mut probe = state.clone();
             copy.sync()
                 .receive_sync_message(&mut probe, message.clone())
                 .map_err(CoreError::from)?;
-            if erasures_of(&copy) != erasures_of(loaded) {
+            if !copy.get_missing_deps(&[]).is_empty() {
+                return Err(HubError::Forbidden(
+                    "changes that depend on changes not sent",
+                ));
+            }
+            let after = copy.get_heads();
+            if touches_erasures(&mut copy, &before, &after) {
                 return Err(HubError::Forbidden("only a coordinator records erasures"));
             }
         }
@@ -588,6 +597,29 @@ impl HubDocuments {
             refused: false,
         })
     }
+}
+
+/// Whether the changes between `before` and `after` touch the project's erasures.
+fn touches_erasures(
+    doc: &mut AutoCommit,
+    before: &[automerge::ChangeHash],
+    after: &[automerge::ChangeHash],
+) -> bool {
+    use automerge::{PatchAction, Prop};
+    doc.diff(before, after).iter().any(|p| {
+        let under = p
+            .path
+            .first()
+            .is_some_and(|(_, prop)| matches!(prop, Prop::Map(k) if k == "erasures"));
+        let at_root = p.obj == automerge::ROOT
+            && match &p.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                    key == "erasures"
+                }
+                _ => false,
+            };
+        under || at_root
+    })
 }
 
 fn erasures_of(doc: &AutoCommit) -> BTreeMap<String, Erasure> {

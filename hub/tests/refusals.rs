@@ -484,3 +484,48 @@ fn asking_for_many_missing_documents_is_answered_not_punished() {
         unavailable += 1;
     }
 }
+
+#[test]
+fn only_a_coordinators_changes_may_touch_the_erasures() {
+    let w = world(HubConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let omar = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    let code = w
+        .hub
+        .hub
+        .invite("Region Norr", Role::Researcher, None)
+        .unwrap();
+    omar.enroll(&w.hub.url, &code, "Omar").unwrap();
+    omar.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    let key = DocKey::Project(w.project.clone());
+    // Two forgeries: an entry in the map, and a whole new map in its place.
+    for replace_map in [false, true] {
+        let mut doc = automerge::AutoCommit::load(&omar.document_bytes(&key).unwrap()).unwrap();
+        let entry = insikt_core::domain::Erasure {
+            at: insikt_core::Timestamp::now(),
+            by: omar.me().clone(),
+            documents: vec![DocKey::Participant(w.participant.clone()).to_string()],
+        };
+        if replace_map {
+            use automerge::transaction::Transactable;
+            doc.put_object(automerge::ROOT, "erasures", automerge::ObjType::Map)
+                .unwrap();
+        } else {
+            let mut map = std::collections::BTreeMap::new();
+            map.insert("forged".to_string(), entry);
+            autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "erasures", &map).unwrap();
+        }
+        // The forged change reaches Omar's store as if from a peer.
+        let _ = omar.merge_document(&key, &doc.save());
+        assert!(
+            omar.sync_with_hub(&HubSyncOptions::default()).is_err(),
+            "the hub refuses a researcher's erasure (replace_map: {replace_map})"
+        );
+    }
+    // Nothing was erased anywhere else.
+    w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    assert!(w
+        .sara
+        .has_document(&DocKey::Participant(w.participant.clone()))
+        .unwrap());
+}

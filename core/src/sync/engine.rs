@@ -333,7 +333,20 @@ impl Engine {
                 }
                 self.establish(docs, conn, sender, out);
             }
-            (_, Message::Error { .. }) | (_, Message::Leave { .. }) => {
+            (_, Message::Error { message }) => {
+                // The peer refused something and closed: that is an error here too.
+                self.conns.remove(&conn);
+                let message = if message.is_empty() {
+                    "the peer closed the connection with an error".to_string()
+                } else {
+                    message.chars().take(200).collect()
+                };
+                out.push(Effect::Close {
+                    conn,
+                    error: Some(message),
+                });
+            }
+            (_, Message::Leave { .. }) => {
                 self.conns.remove(&conn);
                 out.push(Effect::Close { conn, error: None });
             }
