@@ -61,6 +61,11 @@ impl Default for HubConfig {
     }
 }
 
+/// Unfinished uploads are dropped after this long.
+const UPLOAD_EXPIRES_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How many bytes of unfinished uploads one device may have at once.
+const MAX_PENDING_UPLOADS: u64 = 2 << 30;
+
 /// How many frames may wait for a slow peer before it is disconnected.
 const OUTBOUND_FRAMES: usize = 4096;
 
@@ -603,6 +608,13 @@ fn receive_piece(
 ) -> Result<serde_json::Value> {
     let hex = h.to_hex();
     let tx = c.transaction()?;
+    // Unfinished uploads expire after a week.
+    let expired = crate::db::now() - UPLOAD_EXPIRES_MS;
+    tx.execute(
+        "DELETE FROM upload_chunks WHERE hash IN (SELECT hash FROM uploads WHERE started_at < ?1)",
+        [expired],
+    )?;
+    tx.execute("DELETE FROM uploads WHERE started_at < ?1", [expired])?;
     let current: Option<(i64, i64)> = tx
         .query_row(
             "SELECT total, received FROM uploads WHERE hash = ?1",
@@ -622,6 +634,19 @@ fn receive_piece(
     };
     if offset != received {
         return Err(HubError::Invalid("the piece does not continue the upload"));
+    }
+    if offset == 0 {
+        // A device may have only so much unfinished at once.
+        let pending: i64 = tx.query_row(
+            "SELECT coalesce(sum(total), 0) FROM uploads WHERE device = ?1 AND hash != ?2",
+            params![me.id, hex],
+            |r| r.get(0),
+        )?;
+        if pending as u64 + total > MAX_PENDING_UPLOADS {
+            return Err(HubError::TooLarge(
+                "too much unfinished upload for one device",
+            ));
+        }
     }
     if offset + body.len() as u64 > total {
         return Err(HubError::Invalid("the piece runs past the declared size"));

@@ -273,6 +273,23 @@ fn blobs_are_served_only_when_a_readable_document_references_them() {
     // Without a token: refused.
     let anon = agent.get(&format!("{}/v1/blobs/{hash}", w.hub.url)).call();
     assert!(matches!(anon, Err(ureq::Error::StatusCode(401))));
+    // Unfinished uploads are capped per device: declaring 500 MB five times and
+    // sending a byte of each is refused before the fifth.
+    let statuses: Vec<bool> = (0..5u8)
+        .map(|i| {
+            let h = insikt_media::BlobHash::of(&[i; 7]).to_hex();
+            agent
+                .put(&format!(
+                    "{}/v1/blobs/{h}?offset=0&total={}",
+                    w.hub.url,
+                    500u64 << 20
+                ))
+                .header("Authorization", &format!("Bearer {token}"))
+                .send(&[i][..])
+                .is_ok()
+        })
+        .collect();
+    assert_eq!(statuses, vec![true, true, true, true, false]);
 }
 
 #[test]

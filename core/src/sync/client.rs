@@ -243,6 +243,9 @@ impl Store {
         // The projects' retention periods may have passed, or arrived with this sync.
         if self.participant_mode()?.is_none() {
             for project in self.projects()? {
+                // Erasures are honoured as they arrive; this catches one whose purge
+                // was interrupted (a crash, a full disk) before it finished.
+                self.honour_recorded_erasures(&project.id)?;
                 match self.apply_retention(&project.id, crate::time::Timestamp::now()) {
                     // A project this device holds without being on its team.
                     Ok(_) | Err(Error::NotAllowed(_)) => {}
