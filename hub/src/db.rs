@@ -97,14 +97,20 @@ CREATE TABLE IF NOT EXISTS audit (
 pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
     let conn = Connection::open(dir.join("hub.db"))?;
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
+    // Wait for another connection (the hub's own second one, an admin command)
+    // rather than fail at once.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // A wrong key shows here, on the first read.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
     })
-    .map_err(|_| HubError::WrongKey)?;
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ffi::ErrorCode::NotADatabase) => HubError::WrongKey,
+        _ => HubError::from(e),
+    })?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000;",
+         PRAGMA secure_delete = ON;",
     )?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
