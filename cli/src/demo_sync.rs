@@ -5,11 +5,10 @@
 
 use insikt_core::domain::MemberRole;
 use insikt_core::ids::{ParticipantId, ProjectId};
-use insikt_core::sync::{heads_of, HubSyncOptions};
+use insikt_core::sync::HubSyncOptions;
 use insikt_core::{Error, NewDiaryEntry, NewNote, Store, StoreKey};
 use insikt_hub::{HubConfig, Role, RunningHub};
 use insikt_media::sample::phone_photo;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::sync::hub_error;
@@ -23,16 +22,6 @@ pub struct SyncSummary {
     pub blobs_uploaded: usize,
     pub blobs_downloaded: usize,
     pub revoked_refused: Option<Error>,
-}
-
-fn heads(store: &Store) -> Result<BTreeMap<String, Vec<String>>, Error> {
-    let mut out = BTreeMap::new();
-    for k in store.document_keys()? {
-        let mut h = heads_of(&store.document_bytes(&k)?)?;
-        h.sort();
-        out.insert(k.to_string(), h);
-    }
-    Ok(out)
 }
 
 pub fn evening(
@@ -117,9 +106,9 @@ pub fn evening(
         sync(s)?;
     }
 
-    let team = heads(sara)?;
-    let identical = heads(&tablet)? == team && {
-        let theirs = heads(&youth)?;
+    let team = sara.document_heads()?;
+    let identical = tablet.document_heads()? == team && {
+        let theirs = youth.document_heads()?;
         theirs.iter().all(|(k, h)| team.get(k) == Some(h))
     };
     let youth_holds: Vec<String> = youth

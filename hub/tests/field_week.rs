@@ -9,20 +9,6 @@ use insikt_core::domain::{
 use insikt_core::sync::HubSyncOptions;
 use insikt_core::{DocKey, Lang, NewDiaryEntry, NewNote, NewSession, Store, StoreKey};
 use insikt_hub::{HubConfig, Role, RunningHub};
-use std::collections::BTreeMap;
-
-fn heads(store: &Store) -> BTreeMap<String, Vec<String>> {
-    store
-        .document_keys()
-        .unwrap()
-        .into_iter()
-        .map(|k| {
-            let mut h = insikt_core::sync::heads_of(&store.document_bytes(&k).unwrap()).unwrap();
-            h.sort();
-            (k.to_string(), h)
-        })
-        .collect()
-}
 
 fn sync(store: &Store) {
     let options = HubSyncOptions {
@@ -157,11 +143,15 @@ fn three_devices_and_a_hub_converge_in_every_order() {
         sync(d);
     }
 
-    let team = heads(&sara);
-    assert_eq!(heads(&tablet), team, "the tablet holds what Sara holds");
+    let team = sara.document_heads().unwrap();
+    assert_eq!(
+        tablet.document_heads().unwrap(),
+        team,
+        "the tablet holds what Sara holds"
+    );
     // The young person's phone holds exactly one document: their inbox, identical.
     let inbox = DocKey::Inbox(p07.clone()).to_string();
-    let theirs = heads(&youth);
+    let theirs = youth.document_heads().unwrap();
     assert_eq!(
         theirs.keys().cloned().collect::<Vec<_>>(),
         vec![inbox.clone()]

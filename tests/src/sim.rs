@@ -273,13 +273,5 @@ impl Network {
 
 /// Every document's heads, by name, on a store: equal maps mean equal replicas.
 pub fn fingerprint(store: &Store) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for key in store.document_keys().expect("list documents") {
-        let bytes = store.document_bytes(&key).expect("read a document");
-        let doc = insikt_core::sync::heads_of(&bytes).expect("load a document");
-        let mut heads: Vec<String> = doc.into_iter().collect();
-        heads.sort();
-        out.insert(key.to_string(), heads);
-    }
-    out
+    store.document_heads().expect("read the documents' heads")
 }

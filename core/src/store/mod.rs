@@ -254,6 +254,15 @@ impl Store {
         Ok(autosurgeon::hydrate(doc)?)
     }
 
+    /// Reads one property of a document's root into its Rust shape.
+    fn read_prop<T: Hydrate>(&self, key: &DocKey, prop: &str) -> Result<T> {
+        self.settle()?;
+        let mut guard = self.lock();
+        let State { conn, cache, .. } = &mut *guard;
+        let doc = cache.get(conn, key)?;
+        Ok(autosurgeon::hydrate_prop(&*doc, ROOT, prop)?)
+    }
+
     /// Loads a document into memory if it is not there yet.
     fn preload(&self, key: &DocKey) -> Result<()> {
         let mut guard = self.lock();

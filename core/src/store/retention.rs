@@ -6,7 +6,7 @@ use automerge::transaction::Transactable;
 
 use super::docs::{map_at, DocKey};
 use super::{index, Store};
-use crate::domain::{Attachment, InboxDoc, MemberRole};
+use crate::domain::{Attachment, DiaryEntry, MemberRole};
 use crate::error::{Error, Result};
 use crate::ids::ProjectId;
 use crate::time::Timestamp;
@@ -51,49 +51,65 @@ impl Store {
             return Ok(report);
         };
         let cutoff = Timestamp(now.0 - i64::from(days) * DAY_MS);
-        let keys = self.document_keys()?;
-        let mut hashes: Vec<String> = Vec::new();
-        for session in self.sessions(project)? {
-            if session.started_at >= cutoff {
-                continue;
-            }
-            for key in keys.iter().filter(|k| match k {
-                DocKey::Session(s) | DocKey::Material(s, _) => s == &session.id,
-                _ => false,
-            }) {
-                let held: std::collections::BTreeMap<String, Attachment> = {
-                    let doc_bytes = self.document_bytes(key)?;
-                    let doc = automerge::AutoCommit::load(&doc_bytes)?;
-                    autosurgeon::hydrate_prop(&doc, automerge::ROOT, "attachments")?
-                };
-                if held.is_empty() {
-                    continue;
-                }
-                for a in held.values() {
-                    hashes.extend(a.hashes().into_iter().map(str::to_string));
-                }
-                report.attachments += held.len();
-                self.write(
-                    key,
-                    project,
-                    |doc| {
-                        let attachments = map_at(doc, "attachments")?;
-                        for id in held.keys() {
-                            doc.delete(&attachments, id.as_str())?;
-                        }
-                        Ok(())
-                    },
-                    |tx, doc, _| index::reindex(tx, key, doc, ""),
+        let old_sessions: std::collections::HashSet<String> = self
+            .sessions(project)?
+            .into_iter()
+            .filter(|s| s.started_at < cutoff)
+            .map(|s| s.id.to_string())
+            .collect();
+        // The index says which documents hold attachments and which inboxes hold old
+        // entries, so only those are read.
+        let (with_attachments, old_inboxes): (Vec<(String, String)>, Vec<String>) = self
+            .read_query(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT DISTINCT doc, session FROM attachments
+                     WHERE project = ?1 AND session IS NOT NULL",
                 )?;
-            }
-        }
-        for key in keys.iter().filter(|k| matches!(k, DocKey::Inbox(_))) {
-            let inbox: InboxDoc = self.read(key)?;
-            if &inbox.project_id != project {
+                let docs = stmt
+                    .query_map([project.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut stmt = c.prepare(
+                    "SELECT DISTINCT doc FROM notes
+                     WHERE project = ?1 AND kind = 'diary-entry' AND created_at < ?2",
+                )?;
+                let inboxes = stmt
+                    .query_map(rusqlite::params![project.as_str(), cutoff.0], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((docs, inboxes))
+            })?;
+        let mut hashes: Vec<String> = Vec::new();
+        for (name, session) in with_attachments {
+            if !old_sessions.contains(&session) {
                 continue;
             }
-            let old: Vec<String> = inbox
-                .entries
+            let key: DocKey = name.parse()?;
+            let held: std::collections::BTreeMap<String, Attachment> =
+                self.read_prop(&key, "attachments")?;
+            if held.is_empty() {
+                continue;
+            }
+            for a in held.values() {
+                hashes.extend(a.hashes().into_iter().map(str::to_string));
+            }
+            report.attachments += held.len();
+            self.write(
+                &key,
+                project,
+                |doc| {
+                    let attachments = map_at(doc, "attachments")?;
+                    for id in held.keys() {
+                        doc.delete(&attachments, id.as_str())?;
+                    }
+                    Ok(())
+                },
+                |tx, doc, _| index::reindex(tx, &key, doc, ""),
+            )?;
+        }
+        for name in old_inboxes {
+            let key: DocKey = name.parse()?;
+            let entries: std::collections::BTreeMap<String, DiaryEntry> =
+                self.read_prop(&key, "entries")?;
+            let old: Vec<String> = entries
                 .iter()
                 .filter(|(_, e)| e.written_at < cutoff)
                 .map(|(id, _)| id.clone())
@@ -102,13 +118,13 @@ impl Store {
                 continue;
             }
             for id in &old {
-                if let Some(photo) = inbox.entries.get(id).and_then(|e| e.photo.as_ref()) {
+                if let Some(photo) = entries.get(id).and_then(|e| e.photo.as_ref()) {
                     hashes.extend(photo.hashes().into_iter().map(str::to_string));
                 }
             }
             report.diary_entries += old.len();
             self.write(
-                key,
+                &key,
                 project,
                 |doc| {
                     let entries = map_at(doc, "entries")?;
@@ -117,7 +133,7 @@ impl Store {
                     }
                     Ok(())
                 },
-                |tx, doc, _| index::reindex(tx, key, doc, ""),
+                |tx, doc, _| index::reindex(tx, &key, doc, ""),
             )?;
         }
         let before = self.blobs.list()?.len();

@@ -37,6 +37,26 @@ impl Store {
         })
     }
 
+    /// Every document held here with its heads (sorted, hex): two replicas with
+    /// equal maps hold the same documents.
+    pub fn document_heads(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let keys = self.document_keys()?;
+        let mut guard = self.lock();
+        let State { conn, cache, .. } = &mut *guard;
+        let mut out = std::collections::BTreeMap::new();
+        for key in keys {
+            let mut heads: Vec<String> = cache
+                .get(conn, &key)?
+                .get_heads()
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
+            heads.sort();
+            out.insert(key.to_string(), heads);
+        }
+        Ok(out)
+    }
+
     /// Whether the document is held here.
     pub fn has_document(&self, key: &DocKey) -> Result<bool> {
         self.query(|c| docs::exists(c, key))

@@ -233,13 +233,15 @@ impl Store {
             url: e.url.clone(),
             token: e.token.clone(),
         };
+        let references = self.blob_references()?;
         if matches!(
             e.role.as_str(),
             "coordinator" | "researcher" | "participant"
         ) {
-            report.blobs_uploaded = http.upload_missing(self)?;
+            report.blobs_uploaded = http.upload_missing(self, &references)?;
         }
-        report.blobs_downloaded = http.download_missing(self, options.fetch_originals)?;
+        report.blobs_downloaded =
+            http.download_missing(self, &references, options.fetch_originals)?;
         // The projects' retention periods may have passed, or arrived with this sync.
         if self.participant_mode()?.is_none() {
             for project in self.projects()? {
@@ -276,10 +278,10 @@ impl HubHttp {
 
     /// Uploads every blob this device's documents reference that the hub lacks,
     /// resuming where an earlier upload stopped.
-    fn upload_missing(&self, store: &Store) -> Result<usize> {
+    fn upload_missing(&self, store: &Store, references: &[(String, &str)]) -> Result<usize> {
         let mut uploaded = 0;
-        for (hash, _) in store.blob_references()? {
-            if !store.has_blob(&hash)? {
+        for (hash, _) in references {
+            if !store.has_blob(hash)? {
                 continue;
             }
             let status: UploadStatus = self
@@ -294,7 +296,7 @@ impl HubHttp {
             if status.complete {
                 continue;
             }
-            let bytes = store.blob(&hash)?;
+            let bytes = store.blob(hash)?;
             let mut offset = status.received.unwrap_or(0) as usize;
             if offset > bytes.len() {
                 offset = 0;
@@ -323,19 +325,24 @@ impl HubHttp {
 
     /// Fetches the blobs this device's documents reference and it lacks: thumbnails
     /// always, the rest when `originals`.
-    fn download_missing(&self, store: &Store, originals: bool) -> Result<usize> {
+    fn download_missing(
+        &self,
+        store: &Store,
+        references: &[(String, &str)],
+        originals: bool,
+    ) -> Result<usize> {
         let mut downloaded = 0;
-        for (hash, rendition) in store.blob_references()? {
-            if (rendition != "thumbnail" && !originals) || store.has_blob(&hash)? {
+        for (hash, rendition) in references {
+            if (*rendition != "thumbnail" && !originals) || store.has_blob(hash)? {
                 continue;
             }
-            let bytes = match self.download(&hash) {
+            let bytes = match self.download(hash) {
                 Ok(b) => b,
                 // Not uploaded yet by the device that took it: next time.
                 Err(Error::NotFound { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            store.import_blob(&hash, &bytes)?;
+            store.import_blob(hash, &bytes)?;
             downloaded += 1;
         }
         Ok(downloaded)
