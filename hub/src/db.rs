@@ -113,7 +113,24 @@ pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
          PRAGMA secure_delete = ON;",
     )?;
     conn.execute_batch(SCHEMA)?;
+    // Added after the first release: when retention last looked at a document, and
+    // the oldest raw material it held then.
+    add_column(&conn, "documents", "swept_at", "INTEGER")?;
+    add_column(&conn, "documents", "oldest", "INTEGER")?;
     Ok(conn)
+}
+
+/// Adds a column to a table of a database created by an older build.
+fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<()> {
+    let exists: bool = conn
+        .prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+        ))?
+        .exists([column])?;
+    if !exists {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl};"))?;
+    }
+    Ok(())
 }
 
 pub fn now() -> i64 {

@@ -59,7 +59,8 @@ pub struct HubDocuments {
     provisional: HashMap<(ConnId, DocumentId), AutoCommit>,
     projects: HashMap<String, ProjectAccess>,
     conns: HashMap<ConnId, Device>,
-    /// Documents erased by the last message, for the engine to stop sharing.
+    /// Documents erased by the last message or replaced by a new generation (both
+    /// the old and the new id), for the engine to stop or start sharing.
     erased_now: Vec<DocumentId>,
     /// How many incremental chunks each loaded document has stored after its snapshot.
     chunks: HashMap<DocumentId, u32>,
@@ -151,6 +152,20 @@ impl HubDocuments {
 
     pub fn db(&self) -> &Connection {
         &self.db
+    }
+
+    /// The wire id the hub holds `key` under: its live generation's, or (when the
+    /// hub does not hold it) the first generation's.
+    pub fn current_id(&self, key: &DocKey) -> DocumentId {
+        let found: Option<String> = self
+            .db
+            .prepare_cached("SELECT doc_id FROM documents WHERE name = ?1")
+            .and_then(|mut s| s.query_row([key.to_string()], |r| r.get(0)).optional())
+            .ok()
+            .flatten();
+        found
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| DocumentId::of(key))
     }
 
     /// The recorded facts of a document, loading them on first use.
@@ -262,6 +277,15 @@ impl HubDocuments {
         Ok(false)
     }
 
+    fn destroy_blobs(&self, hashes: Vec<String>) -> Result<()> {
+        for hash in hashes {
+            if let Ok(h) = hash.parse::<BlobHash>() {
+                self.blobs.delete(&h)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
     }
@@ -327,7 +351,7 @@ impl HubDocuments {
                 "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-                params![id.to_string(), meta.name, meta.kind, meta.project, meta.subject, data, now()],
+                params![id.to_string(), meta.name, meta.kind, meta.project, meta.subject, data, crate::db::now()],
             )?;
             tx.execute(
                 "DELETE FROM doc_changes WHERE doc_id = ?1",
@@ -355,25 +379,9 @@ impl HubDocuments {
         }
         // Blobs this document no longer references, and no other does, are destroyed
         // (a redaction replaced them, retention purged them).
-        let mut orphans = Vec::new();
-        for hash in before {
-            if info.blobs.iter().any(|(h, _)| h == &hash) {
-                continue;
-            }
-            let still: Option<i64> = tx
-                .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
-                .query_row([&hash], |r| r.get(0))
-                .optional()?;
-            if still.is_none() {
-                orphans.push(hash);
-            }
-        }
+        let orphans = unreferenced(&tx, before)?;
         tx.commit()?;
-        for hash in orphans {
-            if let Ok(h) = hash.parse::<BlobHash>() {
-                self.blobs.delete(&h)?;
-            }
-        }
+        self.destroy_blobs(orphans)?;
         if snapshot {
             let _ = doc.save_incremental();
             self.chunks.insert(*id, 0);
@@ -393,7 +401,7 @@ impl HubDocuments {
                 let Ok(key) = name.parse::<DocKey>() else {
                     continue;
                 };
-                let id = DocumentId::of(&key);
+                let id = self.current_id(&key);
                 if self.tombstones.contains(&id) || !self.belongs_to(&key, project) {
                     continue;
                 }
@@ -446,7 +454,10 @@ impl HubDocuments {
             DocKey::Session(s) | DocKey::Material(s, _) => DocKey::Session(s.clone()),
             DocKey::Participant(p) | DocKey::Inbox(p) => DocKey::Participant(p.clone()),
         };
-        let recorded = |me: &mut Self, k: &DocKey| me.meta(&DocumentId::of(k)).map(|m| m.project);
+        let recorded = |me: &mut Self, k: &DocKey| {
+            let id = me.current_id(k);
+            me.meta(&id).map(|m| m.project)
+        };
         match recorded(self, key).or_else(|| recorded(self, &parent)) {
             Some(p) => p == project,
             None => false,
@@ -487,12 +498,20 @@ impl HubDocuments {
                 return Err(HubError::Forbidden("only a coordinator records erasures"));
             }
         }
+        let lineage = lineage_of(loaded);
         loaded
             .sync()
             .receive_sync_message(state, message)
             .map_err(CoreError::from)?;
         if loaded.get_heads() == before {
             return Ok(Received::default());
+        }
+        if lineage_of(loaded) != lineage {
+            // Only the hub writes a document's generation: drop what was applied (the
+            // document reloads as stored) and refuse the sender.
+            self.cache.remove(doc);
+            self.chunks.remove(doc);
+            return Err(HubError::Forbidden("only the hub starts a generation"));
         }
         let mut doc_now = std::mem::take(self.load(doc)?);
         let outcome = self.store(doc, &mut doc_now, meta, false).and_then(|()| {
@@ -549,7 +568,7 @@ impl HubDocuments {
         }
         let mut new_doc = self.provisional.remove(&slot).unwrap_or_default();
         let info = insikt_core::store::describe_document(&new_doc)?;
-        if &DocumentId::of(&info.key) != doc {
+        if &DocumentId::of_generation(&info.key, info.generation) != doc {
             return Err(HubError::Invalid(
                 "a document arrived under an id that is not its name",
             ));
@@ -560,6 +579,10 @@ impl HubDocuments {
             changed: false,
             refused: true,
         };
+        if info.generation > 0 {
+            // Only the hub starts a generation; one it does not hold was destroyed.
+            return Ok(refused);
+        }
         match self.project(&project) {
             Some(_) => {
                 if self.access_recorded(device, &meta) != Access::ReadWrite {
@@ -597,6 +620,37 @@ impl HubDocuments {
             refused: false,
         })
     }
+}
+
+/// Those of `hashes` that no document references any longer.
+fn unreferenced(tx: &Connection, hashes: Vec<String>) -> Result<Vec<String>> {
+    let mut orphans = Vec::new();
+    for hash in hashes {
+        let still: Option<i64> = tx
+            .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
+            .query_row([&hash], |r| r.get(0))
+            .optional()?;
+        if still.is_none() {
+            orphans.push(hash);
+        }
+    }
+    Ok(orphans)
+}
+
+/// What a document says of its generation; `None` when it cannot be read.
+type Lineage = Option<(
+    u32,
+    Option<insikt_core::Timestamp>,
+    std::collections::BTreeSet<String>,
+)>;
+
+fn lineage_of(doc: &AutoCommit) -> Lineage {
+    use insikt_core::store::generation::{generation_of, purged_before, retired_of};
+    Some((
+        generation_of(doc).ok()?,
+        purged_before(doc).ok()?,
+        retired_of(doc).ok()?,
+    ))
 }
 
 /// Whether the changes between `before` and `after` touch the project's erasures.
@@ -638,7 +692,7 @@ impl Documents for HubDocuments {
             let Some(p) = device.participant.as_deref().and_then(|p| p.parse().ok()) else {
                 return Vec::new();
             };
-            let id = DocumentId::of(&DocKey::Inbox(p));
+            let id = self.current_id(&DocKey::Inbox(p));
             return match self.meta(&id) {
                 Some(m) if self.access_recorded(&device, &m) != Access::None => vec![id],
                 _ => Vec::new(),
@@ -690,7 +744,7 @@ impl Documents for HubDocuments {
                         .participant
                         .as_deref()
                         .and_then(|p| p.parse().ok())
-                        .map(|p| DocumentId::of(&DocKey::Inbox(p)));
+                        .map(|p| self.current_id(&DocKey::Inbox(p)));
                     if own.as_ref() == Some(doc) {
                         Access::ReadWrite
                     } else {
@@ -752,5 +806,227 @@ fn to_core(e: HubError) -> CoreError {
         HubError::Invalid(what) | HubError::TooLarge(what) => CoreError::InvalidInput(what),
         HubError::Unauthorized => CoreError::Unauthorized("unknown device".into()),
         other => CoreError::Storage(other.to_string()),
+    }
+}
+
+/// What one retention sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Documents read (the others had not changed and held nothing old enough).
+    pub examined: usize,
+    /// Documents rebuilt as their next generation.
+    pub rebuilt: usize,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+impl HubDocuments {
+    /// Retention and the purge of deleted material: every document holding raw
+    /// material (inboxes, sessions, material) that holds some older than its
+    /// project's retention period, or whose history still holds diary entries or
+    /// attachments deleted since its generation began, is rebuilt as its next
+    /// generation (see `insikt_core::store::generation`); the old generation is
+    /// destroyed and refused from then on. `now` decides what is old.
+    pub fn sweep_retention(&mut self, now: i64) -> Result<SweepReport> {
+        use insikt_core::store::generation::needs_new_generation;
+        let mut report = SweepReport::default();
+        let projects: Vec<(String, String)> = {
+            let mut stmt = self
+                .db
+                .prepare("SELECT doc_id, project FROM documents WHERE kind = 'project'")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut cutoffs: HashMap<String, i64> = HashMap::new();
+        for (id, project) in projects {
+            let Ok(id) = id.parse::<DocumentId>() else {
+                continue;
+            };
+            let doc = self.load(&id)?;
+            let days: Option<u32> =
+                autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "retention_days").unwrap_or(None);
+            if let Some(days) = days {
+                cutoffs.insert(project, now - i64::from(days) * DAY_MS);
+            }
+        }
+        type Row = (String, String, String, i64, Option<i64>, Option<i64>);
+        let rows: Vec<Row> = {
+            let mut stmt = self.db.prepare(
+                "SELECT doc_id, name, project, updated_at, swept_at, oldest FROM documents
+                 WHERE kind IN ('inbox', 'session', 'material') ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (id, name, project, updated_at, swept_at, oldest) in rows {
+            let cutoff = cutoffs.get(&project).copied();
+            let unchanged = swept_at.is_some_and(|s| updated_at <= s);
+            let aging = matches!((cutoff, oldest), (Some(c), Some(o)) if o < c);
+            if unchanged && !aging {
+                continue;
+            }
+            let (Ok(id), Ok(key)) = (id.parse::<DocumentId>(), name.parse::<DocKey>()) else {
+                continue;
+            };
+            report.examined += 1;
+            let (plan, oldest) = self.retention_plan(&id, &key, cutoff)?;
+            let doc = self.load(&id)?;
+            if needs_new_generation(doc, &plan).map_err(HubError::from)? {
+                self.next_generation(&id, &plan, now)?;
+                report.rebuilt += 1;
+            } else {
+                self.db.execute(
+                    "UPDATE documents SET swept_at = ?2, oldest = ?3 WHERE doc_id = ?1",
+                    params![id.to_string(), crate::db::now(), oldest],
+                )?;
+            }
+        }
+        if report.rebuilt > 0 {
+            // Freed pages are zeroed (secure_delete); rewrite the log too.
+            self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        }
+        Ok(report)
+    }
+
+    /// What retention purges from a document, and the time of the oldest raw
+    /// material it holds (a diary entry's writing, the start of a session with
+    /// photos or recordings).
+    fn retention_plan(
+        &mut self,
+        id: &DocumentId,
+        key: &DocKey,
+        cutoff: Option<i64>,
+    ) -> Result<(insikt_core::store::generation::RollPlan, Option<i64>)> {
+        use automerge::{ObjType, ReadDoc, Value, ROOT};
+        use insikt_core::store::generation::RollPlan;
+        let int = |doc: &AutoCommit, obj: &automerge::ObjId, prop: &str| -> Option<i64> {
+            match doc.get(obj, prop).ok().flatten() {
+                Some((Value::Scalar(s), _)) => s.as_i64(),
+                _ => None,
+            }
+        };
+        let mut plan = RollPlan::default();
+        let oldest = match key {
+            DocKey::Inbox(_) => {
+                let doc = self.load(id)?;
+                let mut oldest = None;
+                if let Ok(Some((Value::Object(ObjType::Map), entries))) = doc.get(ROOT, "entries") {
+                    for k in doc.keys(&entries) {
+                        if let Ok(Some((Value::Object(ObjType::Map), e))) = doc.get(&entries, &k) {
+                            if let Some(t) = int(doc, &e, "written_at") {
+                                oldest = Some(oldest.map_or(t, |o: i64| o.min(t)));
+                            }
+                        }
+                    }
+                }
+                plan.entries_before = cutoff.map(insikt_core::Timestamp);
+                oldest
+            }
+            DocKey::Session(s) | DocKey::Material(s, _) => {
+                let has_attachments = {
+                    let doc = self.load(id)?;
+                    matches!(
+                        doc.get(ROOT, "attachments"),
+                        Ok(Some((Value::Object(ObjType::Map), a))) if doc.length(&a) > 0
+                    )
+                };
+                let session = self.current_id(&DocKey::Session(s.clone()));
+                let started = match self.meta(&session) {
+                    Some(_) => {
+                        let doc = self.load(&session)?;
+                        int(doc, &ROOT, "started_at")
+                    }
+                    None => None,
+                };
+                plan.attachments = matches!((cutoff, started), (Some(c), Some(t)) if t < c);
+                started.filter(|_| has_attachments)
+            }
+            DocKey::Project(_) | DocKey::Participant(_) => None,
+        };
+        Ok((plan, oldest))
+    }
+
+    /// Replaces a document by its next generation: the new one is stored and
+    /// announced, the old one — with its history — deleted and refused from now on,
+    /// and blobs only it referenced destroyed.
+    fn next_generation(
+        &mut self,
+        old_id: &DocumentId,
+        plan: &insikt_core::store::generation::RollPlan,
+        now: i64,
+    ) -> Result<DocumentId> {
+        use insikt_core::store::generation::{generation_of, next_generation};
+        let meta = self.meta(old_id).ok_or(HubError::NotFound("document"))?;
+        let old = self.load(old_id)?;
+        let old_generation = generation_of(old).map_err(HubError::from)?;
+        let mut new = next_generation(old, plan, insikt_core::Timestamp(now))?;
+        let info = insikt_core::store::describe_document(&new)?;
+        let new_id = DocumentId::of_generation(&info.key, info.generation);
+        let data = new.save_nocompress();
+        let _ = new.save_incremental();
+        let old_hashes: Vec<String> = {
+            let mut stmt = self
+                .db
+                .prepare_cached("SELECT hash FROM doc_blobs WHERE doc_id = ?1")?;
+            let rows = stmt.query_map([old_id.to_string()], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let tx = self.db.unchecked_transaction()?;
+        for table in ["documents", "doc_changes", "doc_blobs"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE doc_id = ?1"),
+                [old_id.to_string()],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                new_id.to_string(),
+                meta.name,
+                meta.kind,
+                meta.project,
+                meta.subject,
+                data,
+                crate::db::now()
+            ],
+        )?;
+        for (hash, rendition) in &info.blobs {
+            tx.execute(
+                "INSERT OR IGNORE INTO doc_blobs (doc_id, hash, rendition) VALUES (?1, ?2, ?3)",
+                params![new_id.to_string(), hash, rendition],
+            )?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO tombstones (doc_id, name, erased_at) VALUES (?1, ?2, ?3)",
+            params![
+                old_id.to_string(),
+                format!("{}~{old_generation}", meta.name),
+                crate::db::now()
+            ],
+        )?;
+        crate::db::audit(&tx, None, None, "new-generation", meta.kind)?;
+        let orphans = unreferenced(&tx, old_hashes)?;
+        tx.commit()?;
+        self.destroy_blobs(orphans)?;
+        self.cache.remove(old_id);
+        self.chunks.remove(old_id);
+        self.meta.remove(old_id);
+        self.tombstones.insert(*old_id);
+        self.meta.insert(new_id, meta);
+        self.cache.insert(new_id, new);
+        self.chunks.insert(new_id, 0);
+        self.erased_now.push(*old_id);
+        self.erased_now.push(new_id);
+        Ok(new_id)
     }
 }

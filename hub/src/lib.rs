@@ -103,6 +103,13 @@ impl RunningHub {
     }
 }
 
+impl RunningHub {
+    /// Runs retention now (see [`Hub::sweep_retention`]).
+    pub fn sweep_retention(&self, now: i64) -> Result<crate::docs::SweepReport> {
+        self.hub.sweep_retention(now)
+    }
+}
+
 impl Drop for RunningHub {
     fn drop(&mut self) {
         if let Some(rt) = self.runtime.take() {

@@ -48,6 +48,10 @@ pub struct HubConfig {
     /// How often open connections are checked against revocations made elsewhere
     /// (another process on the same database).
     pub revocation_sweep: Duration,
+    /// How often retention runs: raw material older than each project's retention
+    /// period, and deleted material still in documents' history, is purged by
+    /// rebuilding those documents as their next generation.
+    pub retention_sweep: Duration,
 }
 
 impl Default for HubConfig {
@@ -57,6 +61,7 @@ impl Default for HubConfig {
             max_blob_bytes: 512 << 20,
             max_upload_piece: 8 << 20,
             revocation_sweep: Duration::from_millis(500),
+            retention_sweep: Duration::from_secs(600),
         }
     }
 }
@@ -243,6 +248,40 @@ impl Hub {
                 sweeper.sweep_revoked();
             }
         });
+        let retention = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(retention.shared.config.retention_sweep);
+            loop {
+                tick.tick().await;
+                let hub = retention.clone();
+                // The sweep reads documents from the database: off the async threads.
+                let outcome =
+                    tokio::task::spawn_blocking(move || hub.sweep_retention(crate::db::now()))
+                        .await;
+                if let Ok(Err(e)) = outcome {
+                    eprintln!("insikt-hub: retention sweep failed: {e}");
+                }
+            }
+        });
+    }
+
+    /// Runs retention now, with `now` (milliseconds since the epoch) deciding what
+    /// is old: documents holding raw material past their project's period, or
+    /// deleted material in their history, are rebuilt as their next generation and
+    /// the devices connected are sent the new one.
+    pub fn sweep_retention(&self, now: i64) -> Result<crate::docs::SweepReport> {
+        let (report, effects) = {
+            let mut core = lock(&self.shared.core);
+            let Core { engine, docs } = &mut *core;
+            let report = docs.sweep_retention(now);
+            let mut effects = Vec::new();
+            for doc in docs.take_erased() {
+                effects.extend(engine.handle(docs, Event::Changed { doc }));
+            }
+            (report, effects)
+        };
+        self.dispatch(effects);
+        report
     }
 
     fn sweep_revoked(&self) {

@@ -6,46 +6,11 @@
 use insikt_core::domain::{
     AgeBand, ConsentScope, GivenBy, MemberRole, NoteKind, ParticipantRole, SessionKind,
 };
-use insikt_core::sync::HubSyncOptions;
 use insikt_core::{DocKey, Lang, NewNote, NewPhoto, NewSession, Store, StoreKey};
 use insikt_hub::{HubConfig, Role, RunningHub};
 
-/// Every live byte of the hub's database, decrypted with the hub's key.
-fn hub_dump(hub_dir: &std::path::Path, scratch: &std::path::Path) -> Vec<u8> {
-    let key = std::fs::read_to_string(hub_dir.join("hub.key")).unwrap();
-    let out = scratch.join(format!("hub-plain-{}.db", rand_suffix()));
-    let conn = rusqlite::Connection::open(hub_dir.join("hub.db")).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.trim()))
-        .unwrap();
-    conn.execute(
-        "ATTACH DATABASE ?1 AS plain KEY ''",
-        [out.to_str().unwrap()],
-    )
-    .unwrap();
-    conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
-        .unwrap();
-    conn.execute_batch("DETACH DATABASE plain;").unwrap();
-    std::fs::read(&out).unwrap()
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-fn sync(s: &Store) {
-    s.sync_with_hub(&HubSyncOptions {
-        fetch_originals: true,
-        ..Default::default()
-    })
-    .unwrap();
-}
+mod common;
+use common::{contains, hub_dump, sync};
 
 #[test]
 fn an_erasure_travels_through_the_hub_and_a_stale_phone_cannot_bring_it_back() {

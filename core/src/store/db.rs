@@ -191,6 +191,11 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: each document's generation (see generation.rs): which of its wire ids is
+    // the live one.
+    r#"
+    ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -301,10 +301,11 @@ pub(crate) fn persist(
     tx.prepare_cached("INSERT INTO chunks (doc, seq, data) VALUES (?1, ?2, ?3)")?
         .execute(params![name, loaded.next_seq, bytes])?;
     if loaded.next_seq == 0 {
+        let generation = super::generation::generation_of(&loaded.doc)?;
         tx.prepare_cached(
-            "INSERT INTO documents (doc, kind, project, chunks, bytes, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+            "INSERT INTO documents (doc, kind, project, chunks, bytes, updated_at, generation) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)",
         )?
-        .execute(params![name, key.kind(), project.as_str(), bytes.len() as i64, Timestamp::now().0])?;
+        .execute(params![name, key.kind(), project.as_str(), bytes.len() as i64, Timestamp::now().0, generation])?;
     }
     loaded.next_seq += 1;
     if loaded.next_seq >= COMPACT_AFTER_CHUNKS {
@@ -366,6 +367,8 @@ mod tests {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocumentInfo {
     pub key: DocKey,
+    /// Its generation (see `store::generation`): which wire id it lives under.
+    pub generation: u32,
     pub project: ProjectId,
     /// Every blob (photo rendition, recording) the document references, as
     /// `(hash, rendition)` with rendition `thumbnail`, `preview` or `original`.
@@ -408,6 +411,7 @@ pub fn describe(doc: &AutoCommit) -> Result<DocumentInfo> {
         blobs.push((a.original.hash, "original"));
     }
     Ok(DocumentInfo {
+        generation: super::generation::generation_of(doc)?,
         key,
         project,
         blobs,

@@ -263,8 +263,16 @@ impl Store {
         let key: DocKey = doc
             .ok_or_else(|| Error::not_found(AttachmentId::WHAT, id))?
             .parse()?;
-        let project = self.project_of_doc(&key)?;
-        self.require_role(&project, TEAM, "reading attachments")?;
+        // A participant's phone reads the photos of its own diary (to upload them);
+        // everyone else reads by their role in the project.
+        let own_inbox = match (&key, self.participant_mode()?) {
+            (DocKey::Inbox(p), Some((me, _))) => p == &me,
+            _ => false,
+        };
+        if !own_inbox {
+            let project = self.project_of_doc(&key)?;
+            self.require_role(&project, TEAM, "reading attachments")?;
+        }
         let found = match &key {
             DocKey::Session(_) => self
                 .read::<crate::domain::SessionDoc>(&key)?

@@ -13,6 +13,7 @@ mod erase;
 mod export;
 mod field;
 mod focus;
+pub mod generation;
 mod index;
 mod journal;
 mod key;

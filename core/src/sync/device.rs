@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::engine::{Access, ConnId, Documents, Received};
 use super::wire::DocumentId;
 use crate::error::{Error, Result};
+use crate::store::generation::generation_of;
 use crate::store::{DocKey, Store};
 
 /// What a peer on one connection may see of this device's documents.
@@ -27,7 +28,11 @@ const MAX_PROVISIONAL: usize = 1024;
 pub struct StoreDocuments {
     store: Store,
     names: HashMap<DocumentId, DocKey>,
+    /// The generation held of each document (see `store::generation`).
+    generations: HashMap<DocKey, u32>,
     erased: HashSet<DocumentId>,
+    /// Ids of generations older than the one held: refused.
+    superseded: HashSet<DocumentId>,
     /// Documents this device wants but does not hold (its project after enrolling,
     /// its inbox).
     wanted: BTreeMap<DocumentId, DocKey>,
@@ -42,7 +47,9 @@ impl StoreDocuments {
         let mut me = Self {
             store,
             names: HashMap::new(),
+            generations: HashMap::new(),
             erased: HashSet::new(),
+            superseded: HashSet::new(),
             wanted: BTreeMap::new(),
             provisional: HashMap::new(),
             scopes: HashMap::new(),
@@ -61,18 +68,33 @@ impl StoreDocuments {
         self.scopes.insert(conn, scope);
     }
 
-    /// Asks peers for a document this device does not hold yet.
+    /// Asks peers for a document this device does not hold yet (one it holds is
+    /// synced anyway).
     pub fn want(&mut self, key: DocKey) -> DocumentId {
+        if let Some(g) = self.generations.get(&key) {
+            return DocumentId::of_generation(&key, *g);
+        }
         let id = DocumentId::of(&key);
         self.names.insert(id, key.clone());
         self.wanted.insert(id, key);
         id
     }
 
+    /// The wire id of the generation of `key` held here (the first, for a document
+    /// not held).
+    fn id_of(&self, key: &DocKey) -> DocumentId {
+        DocumentId::of_generation(key, self.generations.get(key).copied().unwrap_or(0))
+    }
+
     /// Registers a document changed here (it may be new), returning its wire id for
     /// an [`Event::Changed`](super::Event::Changed).
     pub fn local_change(&mut self, key: &DocKey) -> DocumentId {
-        let id = DocumentId::of(key);
+        if !self.generations.contains_key(key) {
+            if let Ok(Some(g)) = self.store.document_generation(key) {
+                self.generations.insert(key.clone(), g);
+            }
+        }
+        let id = self.id_of(key);
         if !self.erased.contains(&id) {
             self.names.insert(id, key.clone());
         }
@@ -86,8 +108,16 @@ impl StoreDocuments {
 
     /// Re-reads which documents and tombstones the store holds.
     pub fn refresh(&mut self) -> Result<()> {
-        for key in self.store.document_keys()? {
-            self.names.insert(DocumentId::of(&key), key);
+        for (key, generation) in self.store.document_generations()? {
+            for older in 0..generation {
+                let id = DocumentId::of_generation(&key, older);
+                self.names.remove(&id);
+                self.wanted.remove(&id);
+                self.superseded.insert(id);
+            }
+            self.names
+                .insert(DocumentId::of_generation(&key, generation), key.clone());
+            self.generations.insert(key, generation);
         }
         for key in self.store.tombstones()? {
             let id = DocumentId::of(&key);
@@ -104,33 +134,76 @@ impl StoreDocuments {
             .filter(|_| !self.wanted.contains_key(doc))
     }
 
-    fn in_scope(&self, conn: ConnId, doc: &DocumentId) -> bool {
+    /// Whether the peer on `conn` may see `key`.
+    fn key_in_scope(&self, conn: ConnId, key: &DocKey) -> bool {
         match self.scopes.get(&conn) {
             None | Some(PeerScope::All) => true,
-            Some(PeerScope::Only(keys)) => keys.iter().any(|k| &DocumentId::of(k) == doc),
+            Some(PeerScope::Only(keys)) => keys.contains(key),
         }
     }
 
-    /// Moves a provisional document into the store once its content names it.
-    fn adopt(&mut self, doc: &DocumentId) -> Result<bool> {
+    /// Whether the peer on `conn` may see `doc`. A document not named yet may arrive
+    /// (a later generation of one in scope); its name is checked once it is known.
+    fn in_scope(&self, conn: ConnId, doc: &DocumentId) -> bool {
+        match self.names.get(doc) {
+            Some(key) => self.key_in_scope(conn, key),
+            None => true,
+        }
+    }
+
+    /// Moves a provisional document into the store once its content names it: a new
+    /// document, or a later generation of one held here (which replaces it). An
+    /// older generation, or a document out of the peer's scope, is refused.
+    fn adopt(&mut self, conn: ConnId, doc: &DocumentId) -> Result<Received> {
+        let refused = Received {
+            changed: false,
+            refused: true,
+        };
         let Some(mut provisional) = self.provisional.remove(doc) else {
-            return Ok(false);
+            return Ok(Received::default());
         };
         if provisional.get_heads().is_empty() {
-            return Ok(false);
+            return Ok(Received::default());
         }
         let key = crate::store::identify_document(&provisional)?;
-        if &DocumentId::of(&key) != doc {
+        let generation = generation_of(&provisional)?;
+        if &DocumentId::of_generation(&key, generation) != doc {
             return Err(Error::Document(
                 "a document arrived under an id that is not its name".into(),
             ));
         }
+        if !self.key_in_scope(conn, &key) {
+            return Ok(refused);
+        }
+        if self.store.is_erased(&key)? {
+            self.erased.insert(*doc);
+            return Ok(refused);
+        }
         let bytes = provisional.save();
-        self.store.merge_document(&key, &bytes)?;
-        self.wanted.remove(doc);
+        match self.store.document_generation(&key)? {
+            Some(held) if held > generation => {
+                // An older generation than the one held: what it carries was purged.
+                self.superseded.insert(*doc);
+                return Ok(refused);
+            }
+            Some(held) if held < generation => {
+                self.store.adopt_generation(&key, &bytes)?;
+                let old = DocumentId::of_generation(&key, held);
+                self.names.remove(&old);
+                self.superseded.insert(old);
+            }
+            _ => {
+                self.store.merge_document(&key, &bytes)?;
+            }
+        }
+        self.generations.insert(key.clone(), generation);
+        self.wanted.retain(|_, k| k != &key);
         self.names.insert(*doc, key.clone());
         self.after_change(&key)?;
-        Ok(true)
+        Ok(Received {
+            changed: true,
+            refused: false,
+        })
     }
 
     fn after_change(&mut self, key: &DocKey) -> Result<()> {
@@ -160,7 +233,7 @@ impl Documents for StoreDocuments {
     }
 
     fn access(&mut self, conn: ConnId, doc: &DocumentId) -> Access {
-        if self.erased.contains(doc) || !self.in_scope(conn, doc) {
+        if self.erased.contains(doc) || self.superseded.contains(doc) || !self.in_scope(conn, doc) {
             return Access::None;
         }
         Access::ReadWrite
@@ -187,7 +260,7 @@ impl Documents for StoreDocuments {
 
     fn receive(
         &mut self,
-        _conn: ConnId,
+        conn: ConnId,
         doc: &DocumentId,
         state: &mut sync::State,
         message: sync::Message,
@@ -212,10 +285,6 @@ impl Documents for StoreDocuments {
             self.provisional.remove(doc);
             applied?;
         }
-        let changed = self.adopt(doc)?;
-        Ok(Received {
-            changed,
-            refused: false,
-        })
+        self.adopt(conn, doc)
     }
 }

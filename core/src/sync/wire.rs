@@ -62,7 +62,18 @@ impl DocumentId {
     /// name, so every device and the hub derive the same id, and a document's content
     /// (which names it) can be checked against the id it arrived under.
     pub fn of(key: &DocKey) -> Self {
-        Self(*uuid::Uuid::new_v5(&DOCUMENT_NAMESPACE, key.to_string().as_bytes()).as_bytes())
+        Self::of_generation(key, 0)
+    }
+
+    /// The wire id of a generation of a document (see `store::generation`): the first
+    /// generation keeps the plain name's id; a later one is a new document on the wire,
+    /// so that the old one, with the history it carried, can be refused everywhere.
+    pub fn of_generation(key: &DocKey, generation: u32) -> Self {
+        let name = match generation {
+            0 => key.to_string(),
+            g => format!("{key}~{g}"),
+        };
+        Self(*uuid::Uuid::new_v5(&DOCUMENT_NAMESPACE, name.as_bytes()).as_bytes())
     }
 
     /// Parses a bs58check id, or a legacy hyphenated UUID as automerge-repo accepts.
