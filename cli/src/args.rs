@@ -92,6 +92,12 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// The audit log (coordinators): who did what to which participant's data, never
+    /// the content. With --hub, the log the hub gathered from every device.
+    Audit {
+        #[arg(long)]
+        hub: bool,
+    },
     /// Run a hub for the team's devices (the same as `insikt-hub serve`).
     Hub {
         /// Where the hub keeps its database, key and blobs.

@@ -101,6 +101,46 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
             ca,
         } => crate::sync::enroll(ctx, hub, code, label, ca.as_deref()),
         Command::Sync { originals } => crate::sync::sync(ctx, *originals),
+        Command::Audit { hub } => {
+            let project = ctx.project()?;
+            let log = if *hub {
+                ctx.store.hub_audit_log(&project)?
+            } else {
+                ctx.store.audit_log(&project)?
+            };
+            let codes: std::collections::HashMap<_, _> = ctx
+                .store
+                .participants(&project)?
+                .into_iter()
+                .map(|p| (p.id, p.code.to_string()))
+                .collect();
+            let names: std::collections::HashMap<String, String> = ctx
+                .store
+                .project(&project)?
+                .members
+                .into_values()
+                .map(|m| (m.id.as_str().to_string(), m.display_name))
+                .collect();
+            for e in log {
+                let member = names
+                    .get(e.member.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| e.member.as_str().to_string());
+                let who = codes
+                    .get(&e.participant)
+                    .cloned()
+                    .unwrap_or_else(|| "(erased)".into());
+                let device = e
+                    .device
+                    .map(|d| format!("  device {d}"))
+                    .unwrap_or_default();
+                println!(
+                    "{}  {}  {:<18} {:<6} {}{device}",
+                    e.at, member, e.action, who, e.detail
+                );
+            }
+            Ok(())
+        }
         Command::Demo | Command::Prompts { .. } | Command::Hub { .. } => {
             unreachable!("handled before the store opens")
         }

@@ -84,6 +84,21 @@ CREATE TABLE IF NOT EXISTS tombstones (
     name TEXT NOT NULL,
     erased_at INTEGER NOT NULL
 );
+-- The devices' own audit logs: who did what to which participant's data (codes and
+-- kinds, never content), as each device recorded it, for the project's coordinators.
+CREATE TABLE IF NOT EXISTS participant_audit (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    org TEXT NOT NULL,
+    project TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    member TEXT NOT NULL,
+    action TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS participant_audit_project ON participant_audit (project, at);
 CREATE TABLE IF NOT EXISTS audit (
     at INTEGER NOT NULL,
     org TEXT,
@@ -153,6 +168,16 @@ pub fn audit(
         params![now(), org, device, action, detail],
     )?;
     Ok(())
+}
+
+/// Whether `project` is open to the organisation `org`: its own, or shared with it.
+pub fn project_open(conn: &Connection, project: &str, org: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM projects p WHERE p.id = ?1 AND (p.org = ?2 OR (p.cross_org = 1 AND
+             EXISTS (SELECT 1 FROM project_orgs o WHERE o.project = p.id AND o.org = ?2)))",
+        )?
+        .exists(params![project, org])?)
 }
 
 /// The id of the organisation called `name`.

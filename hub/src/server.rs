@@ -23,7 +23,7 @@ use futures_util::{SinkExt, StreamExt};
 use insikt_core::sync::{ConnId, Effect, Engine, Event, Limits};
 use insikt_media::{BlobHash, BlobStore};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,6 +213,8 @@ impl Hub {
             .route("/v1/devices/{id}/revoke", post(revoke))
             .route("/v1/blobs/{hash}", get(blob_get).put(blob_put))
             .route("/v1/blobs/{hash}/status", get(blob_status))
+            .route("/v1/audit", post(audit_put))
+            .route("/v1/projects/{id}/audit", get(audit_get))
             .layer(DefaultBodyLimit::max(piece + 1024))
             .with_state(self.clone())
     }
@@ -544,6 +546,118 @@ async fn revoke(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// One row of a device's audit log, as the device recorded it.
+#[derive(Debug, Deserialize, Serialize)]
+struct AuditRow {
+    seq: i64,
+    at: i64,
+    project: String,
+    member: String,
+    action: String,
+    participant: String,
+    detail: String,
+    /// Which device sent it (set by the hub; ignored on the way in).
+    #[serde(default)]
+    device: String,
+}
+
+/// How many audit rows one request may bring.
+const MAX_AUDIT_ROWS: usize = 1000;
+
+/// A device hands over its audit log: rows of projects open to its organisation;
+/// a participant's phone only rows about its own participant. Rows already received
+/// are ignored, so a device may send them again.
+async fn audit_put(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    Json(rows): Json<Vec<AuditRow>>,
+) -> Response {
+    json((|| {
+        let me = hub.authenticate(&headers, None)?;
+        if rows.len() > MAX_AUDIT_ROWS {
+            return Err(HubError::TooLarge("too many audit rows at once"));
+        }
+        let accepted = hub.admin(|c| {
+            let tx = c.transaction()?;
+            let mut accepted = 0;
+            for r in &rows {
+                let long = [&r.project, &r.member, &r.action, &r.participant]
+                    .iter()
+                    .any(|f| f.len() > 64)
+                    || r.detail.len() > 256;
+                if long {
+                    return Err(HubError::Invalid("an audit row is too long"));
+                }
+                if !crate::db::project_open(&tx, &r.project, &me.org)? {
+                    return Err(HubError::Forbidden("a project this device is not part of"));
+                }
+                if me.role == Role::Participant
+                    && me.participant.as_deref() != Some(r.participant.as_str())
+                {
+                    return Err(HubError::Forbidden(
+                        "a participant's phone reports only its own participant",
+                    ));
+                }
+                accepted += tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO participant_audit
+                         (device, seq, org, project, at, member, action, participant, detail)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )?
+                    .execute(rusqlite::params![
+                        me.id,
+                        r.seq,
+                        me.org,
+                        r.project,
+                        r.at,
+                        r.member,
+                        r.action,
+                        r.participant,
+                        r.detail
+                    ])?;
+            }
+            tx.commit()?;
+            Ok(accepted)
+        })?;
+        Ok(serde_json::json!({ "accepted": accepted }))
+    })())
+}
+
+/// A project's audit log from every device, newest first: coordinators only.
+async fn audit_get(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    UrlPath(project): UrlPath<String>,
+) -> Response {
+    json((|| {
+        let me = hub.coordinator(&headers, "only a coordinator reads the audit log")?;
+        let rows = hub.admin(|c| {
+            if !crate::db::project_open(c, &project, &me.org)? {
+                return Err(HubError::NotFound("project"));
+            }
+            let mut stmt = c.prepare(
+                "SELECT seq, at, project, member, action, participant, detail, device
+                 FROM participant_audit WHERE project = ?1 ORDER BY at DESC, device, seq DESC",
+            )?;
+            let rows = stmt.query_map([&project], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    project: r.get(2)?,
+                    member: r.get(3)?,
+                    action: r.get(4)?,
+                    participant: r.get(5)?,
+                    detail: r.get(6)?,
+                    device: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        serde_json::to_value(rows)
+            .map_err(|_| HubError::Invalid("the audit log could not be written"))
+    })())
 }
 
 fn parse_hash(hash: &str) -> Result<BlobHash> {

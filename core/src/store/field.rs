@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
 use super::docs::{map_at, DocKey};
-use super::views::{AuditEntry, NewDiaryEntry, NewNote, NewSession};
+use super::views::{AuditEntry, AuditRow, NewDiaryEntry, NewNote, NewSession};
 use super::{index, refuse_erased, Store};
 use crate::domain::{
     AgeBand, ConsentRecord, ConsentScope, DiaryEntry, GivenBy, InboxDoc, MemberRole, Note,
@@ -132,9 +132,52 @@ impl Store {
                     action: r.get(2)?,
                     participant: r.get::<_, String>(3)?.into(),
                     detail: r.get(4)?,
+                    device: None,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Rows of this device's audit log not yet handed to the hub, oldest first, as
+    /// `(seq, at, project, member, action, participant, detail)`.
+    pub(crate) fn audit_unsent(&self, limit: usize) -> Result<Vec<AuditRow>> {
+        self.query(|c| {
+            let sent: i64 = c
+                .query_row("SELECT value FROM meta WHERE key = 'audit_sent'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut stmt = c.prepare(
+                "SELECT seq, at, project, member, action, participant, detail FROM audit
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![sent, limit as i64], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    project: r.get(2)?,
+                    member: r.get(3)?,
+                    action: r.get(4)?,
+                    participant: r.get(5)?,
+                    detail: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Notes that the hub holds this device's audit log up to `seq`.
+    pub(crate) fn audit_sent_up_to(&self, seq: i64) -> Result<()> {
+        self.query(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('audit_sent', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [seq.to_string()],
+            )?;
+            Ok(())
         })
     }
 
@@ -341,6 +384,16 @@ impl Store {
                 None => members,
             };
             require_consent(c, &concerned, ConsentScope::Notes)?;
+            for p in &concerned {
+                super::audit(
+                    c,
+                    project.as_str(),
+                    me.as_str(),
+                    "note",
+                    p,
+                    input.kind.as_key(),
+                )?;
+            }
             let now = Timestamp::now();
             let note = Note {
                 id: NoteId::new(),
@@ -474,6 +527,7 @@ impl Store {
             photo,
         };
         let key = self.ensure_inbox(&project, participant)?;
+        let me = self.me().as_str().to_string();
         self.write(
             &key,
             &project,
@@ -482,7 +536,23 @@ impl Store {
                 autosurgeon::reconcile_prop(doc, &entries, entry.id.as_str(), &entry)?;
                 Ok(())
             },
-            |tx, doc, _| index::reindex(tx, &key, doc, ""),
+            |tx, doc, _| {
+                index::reindex(tx, &key, doc, "")?;
+                let detail = match (entry.photo.is_some(), entry.anonymous) {
+                    (true, true) => "with a photo, anonymous",
+                    (true, false) => "with a photo",
+                    (false, true) => "anonymous",
+                    (false, false) => "",
+                };
+                super::audit(
+                    tx,
+                    project.as_str(),
+                    &me,
+                    "diary-entry",
+                    participant,
+                    detail,
+                )
+            },
         )?;
         Ok(entry.id)
     }
@@ -508,7 +578,16 @@ impl Store {
                 autosurgeon::reconcile_prop(doc, &messages, msg.id.as_str(), &msg)?;
                 Ok(())
             },
-            |_, _, _| Ok(()),
+            |tx, _, _| {
+                super::audit(
+                    tx,
+                    project.as_str(),
+                    msg.from.as_str(),
+                    "message",
+                    participant,
+                    "",
+                )
+            },
         )?;
         Ok(msg.id)
     }

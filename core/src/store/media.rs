@@ -246,7 +246,17 @@ impl Store {
                 autosurgeon::reconcile_prop(doc, &attachments, a.id.as_str(), &a)?;
                 Ok(())
             },
-            |tx, _, _| index::attachment(tx, &key, project, Some(session), &a),
+            |tx, _, _| {
+                index::attachment(tx, &key, project, Some(session), &a)?;
+                let action = match a.kind {
+                    AttachmentKind::Photo => "photo",
+                    AttachmentKind::Audio => "recording",
+                };
+                for p in &a.appears {
+                    super::audit(tx, project.as_str(), a.author.as_str(), action, p, "")?;
+                }
+                Ok(())
+            },
         )?;
         Ok(id)
     }

@@ -344,7 +344,7 @@ impl Store {
         self.query(|c| my_role(c, project))
     }
 
-    fn require_role(
+    pub(crate) fn require_role(
         &self,
         project: &ProjectId,
         allowed: &[MemberRole],
@@ -477,7 +477,7 @@ impl Store {
 /// Appends to the audit log: who did what to which participant's data, never the
 /// content.
 pub(crate) fn audit(
-    tx: &Transaction,
+    tx: &Connection,
     project: &str,
     member: &str,
     action: &str,

@@ -171,6 +171,21 @@ pub struct AuditEntry {
     pub action: String,
     pub participant: ParticipantId,
     pub detail: String,
+    /// The hub's id of the device that recorded it, in the log the hub gathers from
+    /// every device; `None` in this device's own log.
+    pub device: Option<String>,
+}
+
+/// One row of a device's audit log on its way to the hub.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub(crate) struct AuditRow {
+    pub seq: i64,
+    pub at: i64,
+    pub project: String,
+    pub member: String,
+    pub action: String,
+    pub participant: String,
+    pub detail: String,
 }
 
 /// An insight with its questions, for lists.

@@ -12,7 +12,7 @@ use super::device::{PeerScope, StoreDocuments};
 use super::engine::Limits;
 use super::stream::{run, Session, SyncReport, Transport};
 use crate::error::{Error, Result};
-use crate::store::{DocKey, HubEnrollment, Store};
+use crate::store::{AuditEntry, DocKey, HubEnrollment, Store};
 
 /// The largest piece of an upload in one request.
 const UPLOAD_PIECE: usize = 4 << 20;
@@ -46,6 +46,8 @@ pub struct HubSyncReport {
     pub documents: SyncReport,
     pub blobs_uploaded: usize,
     pub blobs_downloaded: usize,
+    /// Rows of this device's audit log handed to the hub.
+    pub audit_rows_sent: usize,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +203,60 @@ impl Store {
         self.import_blob(hash, &bytes)
     }
 
+    /// The audit log of a project as the hub gathered it from every device, newest
+    /// first (coordinators only): who did what to which participant's data, with the
+    /// device that recorded it. Rows this device has not handed over yet are sent
+    /// first.
+    pub fn hub_audit_log(&self, project: &crate::ids::ProjectId) -> Result<Vec<AuditEntry>> {
+        self.require_role(
+            project,
+            &[crate::domain::MemberRole::Coordinator],
+            "reading the audit log",
+        )?;
+        let e = self
+            .enrollment()?
+            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
+        let http = HubHttp {
+            agent: agent(e.ca_pem.as_deref())?,
+            url: e.url,
+            token: e.token,
+        };
+        http.upload_audit(self)?;
+        #[derive(Deserialize)]
+        struct Row {
+            at: i64,
+            member: String,
+            action: String,
+            participant: String,
+            detail: String,
+            device: String,
+        }
+        let rows: Vec<Row> = http
+            .agent
+            .get(&format!(
+                "{}/v1/projects/{}/audit",
+                http.url,
+                project.as_str()
+            ))
+            .header("Authorization", &http.auth())
+            .call()
+            .map_err(http_error)?
+            .body_mut()
+            .read_json()
+            .map_err(|_| Error::Sync("the hub's audit log is malformed".into()))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                at: crate::time::Timestamp(r.at),
+                member: r.member.into(),
+                action: r.action,
+                participant: r.participant.into(),
+                detail: r.detail,
+                device: Some(r.device),
+            })
+            .collect())
+    }
+
     /// Syncs with the hub this device enrolled with: documents both ways, then
     /// photos and recordings (uploads of what the hub lacks, thumbnails down, and
     /// previews and originals when `options` allow).
@@ -242,6 +298,7 @@ impl Store {
         }
         report.blobs_downloaded =
             http.download_missing(self, &references, options.fetch_originals)?;
+        report.audit_rows_sent = http.upload_audit(self)?;
         // The projects' retention periods may have passed, or arrived with this sync.
         if self.participant_mode()?.is_none() {
             for project in self.projects()? {
@@ -350,6 +407,25 @@ impl HubHttp {
 }
 
 impl HubHttp {
+    /// Hands the hub the rows of this device's audit log it does not hold yet, so
+    /// that coordinators read one log from every device.
+    fn upload_audit(&self, store: &Store) -> Result<usize> {
+        let mut sent = 0;
+        loop {
+            let rows = store.audit_unsent(500)?;
+            let Some(last) = rows.last().map(|r| r.seq) else {
+                return Ok(sent);
+            };
+            self.agent
+                .post(&format!("{}/v1/audit", self.url))
+                .header("Authorization", &self.auth())
+                .send_json(&rows)
+                .map_err(http_error)?;
+            store.audit_sent_up_to(last)?;
+            sent += rows.len();
+        }
+    }
+
     fn download(&self, hash: &str) -> Result<Vec<u8>> {
         self.agent
             .get(&format!("{}/v1/blobs/{hash}", self.url))

@@ -1,0 +1,166 @@
+//! The coordinator reads one audit log of who did what to which participant's data,
+//! gathered by the hub from every device: consent recorded on her tablet, notes and a
+//! photo taken on a researcher's phone, a diary entry from the young person's own
+//! phone. Codes and kinds only, never what was said; nobody else reads it.
+
+use insikt_core::domain::{
+    AgeBand, ConsentScope, GivenBy, MemberRole, NoteKind, ParticipantRole, SessionKind,
+};
+use insikt_core::{Error, Lang, NewDiaryEntry, NewNote, NewPhoto, NewSession, Store, StoreKey};
+use insikt_hub::{HubConfig, Role, RunningHub};
+
+mod common;
+use common::sync;
+
+#[test]
+fn the_coordinator_reads_every_devices_audit_and_no_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = RunningHub::start(&dir.path().join("hub"), HubConfig::default()).unwrap();
+    hub.hub.add_org("Region Syd").unwrap();
+    let open = |n: &str| Store::open(&dir.path().join(n), &StoreKey::generate()).unwrap();
+    let (sara, omar, phone) = (open("sara"), open("omar"), open("phone"));
+    let project = sara.create_project("Rasten", Lang::Sv, "Sara").unwrap();
+    sara.add_member_with_id(&project, omar.me().clone(), "Omar", MemberRole::Researcher)
+        .unwrap();
+    let p04 = sara
+        .add_participant(
+            &project,
+            "P-04",
+            ParticipantRole::YoungPerson,
+            AgeBand::From13To15,
+        )
+        .unwrap();
+    for scope in [ConsentScope::Notes, ConsentScope::Photos] {
+        sara.record_consent(&p04, scope, GivenBy::Guardian, "v1")
+            .unwrap();
+    }
+    for (store, role, label) in [
+        (&sara, Role::Coordinator, "Sara"),
+        (&omar, Role::Researcher, "Omar"),
+    ] {
+        let code = hub.hub.invite("Region Syd", role, None).unwrap();
+        store.enroll(&hub.url, &code, label).unwrap();
+    }
+    sync(&sara);
+    sync(&omar);
+    let code = hub
+        .hub
+        .invite("Region Syd", Role::Participant, Some(p04.as_str()))
+        .unwrap();
+    phone.enroll(&hub.url, &code, "P-04:s telefon").unwrap();
+
+    let session = omar
+        .start_session(
+            &project,
+            NewSession {
+                kind: SessionKind::Interview,
+                title: "Samtal".into(),
+                participants: vec![p04.clone()],
+                place: None,
+                guide: None,
+                started_at: None,
+            },
+        )
+        .unwrap();
+    omar.add_note(
+        &session,
+        NewNote::new(NoteKind::Quote, "Jag saknar min bror"),
+    )
+    .unwrap();
+    omar.add_photo(
+        &session,
+        &insikt_media::sample::phone_photo(320, 240, 1),
+        NewPhoto {
+            caption: "Teckning".into(),
+            appears: vec![p04.clone()],
+            redactions: vec![],
+        },
+    )
+    .unwrap();
+    phone
+        .submit_own_diary_entry(NewDiaryEntry {
+            session: None,
+            heading: "Idag".into(),
+            text: "Det var en tung dag".into(),
+            rating: Some(2),
+            anonymous: true,
+            photo: None,
+        })
+        .unwrap();
+    sync(&omar);
+    sync(&phone);
+    sync(&sara);
+    // Omar's rows went with his sync; nothing new, nothing sent again.
+    let again = omar
+        .sync_with_hub(&insikt_core::sync::HubSyncOptions::default())
+        .unwrap();
+    assert_eq!(again.audit_rows_sent, 0);
+
+    let log = sara.hub_audit_log(&project).unwrap();
+    let seen = |action: &str, member: &insikt_core::ids::MemberId| {
+        log.iter()
+            .filter(|e| e.action == action && &e.member == member && e.participant == p04)
+            .count()
+    };
+    assert_eq!(seen("consent given", sara.me()), 2, "{log:#?}");
+    assert_eq!(seen("note", omar.me()), 1, "{log:#?}");
+    assert_eq!(seen("photo", omar.me()), 1, "{log:#?}");
+    assert_eq!(seen("diary-entry", phone.me()), 1, "{log:#?}");
+    let devices: std::collections::BTreeSet<_> = log.iter().map(|e| e.device.clone()).collect();
+    assert_eq!(devices.len(), 3, "rows from three devices");
+    assert!(log.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
+    let text = format!("{log:?}");
+    for words in ["saknar min bror", "tung dag", "Teckning", "Rasten"] {
+        assert!(!text.contains(words), "the audit log holds {words:?}");
+    }
+
+    // Only coordinators read it: a researcher is refused locally and by the hub.
+    assert!(matches!(
+        omar.hub_audit_log(&project),
+        Err(Error::NotAllowed(_))
+    ));
+    let agent = ureq::Agent::new_with_defaults();
+    let token = omar.enrollment().unwrap().unwrap().token;
+    let got = agent
+        .get(&format!(
+            "{}/v1/projects/{}/audit",
+            hub.url,
+            project.as_str()
+        ))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call();
+    assert!(matches!(got, Err(ureq::Error::StatusCode(403))));
+    // A participant's phone reports only about its own participant.
+    let token = phone.enrollment().unwrap().unwrap().token;
+    let forged = serde_json::json!([{
+        "seq": 99, "at": 1, "project": project.as_str(), "member": "x",
+        "action": "note", "participant": "someone-else", "detail": ""
+    }]);
+    let sent = agent
+        .post(&format!("{}/v1/audit", hub.url))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(&forged);
+    assert!(matches!(sent, Err(ureq::Error::StatusCode(403))));
+    // Another organisation's coordinator does not see the project.
+    hub.hub.add_org("Region Nord").unwrap();
+    let other = open("other");
+    other
+        .enroll(
+            &hub.url,
+            &hub.hub
+                .invite("Region Nord", Role::Coordinator, None)
+                .unwrap(),
+            "Nord",
+        )
+        .unwrap();
+    let token = other.enrollment().unwrap().unwrap().token;
+    let got = agent
+        .get(&format!(
+            "{}/v1/projects/{}/audit",
+            hub.url,
+            project.as_str()
+        ))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call();
+    assert!(matches!(got, Err(ureq::Error::StatusCode(404))));
+}
