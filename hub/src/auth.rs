@@ -226,6 +226,16 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Device> {
         .optional()?
         .ok_or(HubError::Unauthorized)?;
     if device.revoked {
+        // A participant's phone learns that its participant was erased, so that it
+        // destroys what it holds of them too.
+        if let Some(p) = &device.participant {
+            let erased = conn
+                .prepare_cached("SELECT 1 FROM erased_participants WHERE participant = ?1")?
+                .exists([p])?;
+            if erased {
+                return Err(HubError::Gone);
+            }
+        }
         return Err(HubError::Unauthorized);
     }
     Ok(device)

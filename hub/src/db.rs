@@ -99,6 +99,11 @@ CREATE TABLE IF NOT EXISTS participant_audit (
     PRIMARY KEY (device, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS participant_audit_project ON participant_audit (project, at);
+-- Participants erased: their own phones are revoked and told so.
+CREATE TABLE IF NOT EXISTS erased_participants (
+    participant TEXT PRIMARY KEY,
+    erased_at INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     at INTEGER NOT NULL,
     org TEXT,

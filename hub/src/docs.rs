@@ -425,6 +425,18 @@ impl HubDocuments {
                     params![id.to_string(), name, now()],
                 )?;
                 crate::db::audit(&tx, None, None, "erase", key.kind())?;
+                if let DocKey::Participant(p) | DocKey::Inbox(p) = &key {
+                    // The participant's own phones may do nothing more, and learn why
+                    // when they next connect.
+                    tx.execute(
+                        "INSERT OR IGNORE INTO erased_participants (participant, erased_at) VALUES (?1, ?2)",
+                        params![p.as_str(), now()],
+                    )?;
+                    tx.execute(
+                        "UPDATE devices SET revoked_at = ?2 WHERE participant = ?1 AND revoked_at IS NULL",
+                        params![p.as_str(), now()],
+                    )?;
+                }
                 tx.commit()?;
                 for hash in hashes {
                     if let Ok(h) = hash.parse::<BlobHash>() {

@@ -11,6 +11,9 @@ pub enum HubError {
     NotFound(&'static str),
     #[error("unauthorized")]
     Unauthorized,
+    /// The participant the device belongs to was erased.
+    #[error("the participant was erased")]
+    Gone,
     #[error("not allowed: {0}")]
     Forbidden(&'static str),
     #[error("invalid input: {0}")]
@@ -52,6 +55,7 @@ impl IntoResponse for HubError {
     fn into_response(self) -> Response {
         let status = match &self {
             HubError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HubError::Gone => StatusCode::GONE,
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::NotFound(_) => StatusCode::NOT_FOUND,
             HubError::Invalid(_) => StatusCode::BAD_REQUEST,

@@ -266,4 +266,34 @@ fn material_past_retention_leaves_every_replica_history_included() {
         sara.document_heads().unwrap().get(&key.to_string())
     );
     assert_eq!(sara.document_generation(&key).unwrap(), Some(1));
+
+    // Later the young person withdraws and is erased: the rebuilt inbox goes the same
+    // way as any document, and their own phone, told by the hub, destroys its copy.
+    sara.erase_participant(&p04).unwrap();
+    sync(&sara);
+    sync(&omar);
+    let told = phone.sync_with_hub(&Default::default());
+    assert!(
+        matches!(told, Err(insikt_core::Error::Erased { .. })),
+        "{told:?}"
+    );
+    assert!(!phone.has_document(&key).unwrap());
+    for (store, k, name) in [
+        (&sara, &keys[0], "sara"),
+        (&omar, &keys[1], "omar"),
+        (&phone, &keys[2], "phone"),
+    ] {
+        assert!(!store.has_document(&key).unwrap(), "{name} holds the inbox");
+        let bytes = device_bytes(store, k, scratch.path(), name);
+        assert!(
+            !contains(&bytes, "Idag satt jag med Ali"),
+            "{name} still holds it"
+        );
+    }
+    assert!(!contains(
+        &hub_dump(&hub_dir, scratch.path()),
+        "Idag satt jag med Ali"
+    ));
+    // The phone can do nothing more with the hub.
+    assert!(phone.sync_with_hub(&Default::default()).is_err());
 }

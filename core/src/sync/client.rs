@@ -72,6 +72,9 @@ fn http_error(e: ureq::Error) -> Error {
             id: String::new(),
         },
         ureq::Error::StatusCode(413) => Error::InvalidInput("too large for the hub"),
+        ureq::Error::StatusCode(410) => Error::Erased {
+            what: "participant",
+        },
         ureq::Error::StatusCode(code) => Error::Sync(format!("the hub answered {code}")),
         ureq::Error::Io(io) => Error::Io(format!("{:?}", io.kind())),
         other => Error::Sync(format!("cannot reach the hub ({})", short(&other))),
@@ -271,7 +274,19 @@ impl Store {
             docs.set_scope(1, PeerScope::Only(vec![inbox]));
         }
         let mut session = Session::new(docs, &e.device_id, Limits::default());
-        let mut transport = WsTransport::connect_with_ca(&e.url, &e.token, e.ca_pem.as_deref())?;
+        let mut transport =
+            match WsTransport::connect_with_ca(&e.url, &e.token, e.ca_pem.as_deref()) {
+                Err(Error::Erased { what }) => {
+                    // The participant was erased: their own phone destroys what it
+                    // holds of them too, and says so.
+                    if let Some((participant, _)) = self.participant_mode()? {
+                        self.honour_tombstones(&[DocKey::Inbox(participant)])?;
+                        self.collect_blob_garbage()?;
+                    }
+                    return Err(Error::Erased { what });
+                }
+                other => other?,
+            };
         let documents = run(
             &mut session,
             &mut transport,
@@ -509,6 +524,10 @@ impl WsTransport {
                 tungstenite::Error::Http(r) if r.status() == 401 => {
                     Error::Unauthorized("the hub did not accept the token".into())
                 }
+                // The participant this phone belongs to was erased.
+                tungstenite::Error::Http(r) if r.status() == 410 => Error::Erased {
+                    what: "participant",
+                },
                 tungstenite::Error::Http(r) => {
                     Error::Sync(format!("the hub answered {}", r.status()))
                 }

@@ -120,10 +120,15 @@ impl StoreDocuments {
             self.generations.insert(key, generation);
         }
         for key in self.store.tombstones()? {
-            let id = DocumentId::of(&key);
-            self.names.remove(&id);
-            self.wanted.remove(&id);
-            self.erased.insert(id);
+            // Every generation of an erased document is refused (a later one arriving
+            // is refused once its content names it).
+            let last = self.generations.remove(&key).unwrap_or(0);
+            for generation in 0..=last {
+                let id = DocumentId::of_generation(&key, generation);
+                self.names.remove(&id);
+                self.wanted.remove(&id);
+                self.erased.insert(id);
+            }
         }
         Ok(())
     }
