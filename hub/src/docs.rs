@@ -520,10 +520,14 @@ impl HubDocuments {
         }
         if lineage_of(loaded) != lineage {
             // Only the hub writes a document's generation: drop what was applied (the
-            // document reloads as stored) and refuse the sender.
+            // document reloads as stored) and refuse this document to the sender; the
+            // rest of its connection goes on.
             self.cache.remove(doc);
             self.chunks.remove(doc);
-            return Err(HubError::Forbidden("only the hub starts a generation"));
+            return Ok(Received {
+                changed: false,
+                refused: true,
+            });
         }
         let mut doc_now = std::mem::take(self.load(doc)?);
         let outcome = self.store(doc, &mut doc_now, meta, false).and_then(|()| {
@@ -591,8 +595,9 @@ impl HubDocuments {
             changed: false,
             refused: true,
         };
-        if info.generation > 0 {
-            // Only the hub starts a generation; one it does not hold was destroyed.
+        if info.generation > 0 || lineage_of(&new_doc) != Some((0, None, Default::default())) {
+            // Only the hub starts a generation (one it does not hold was destroyed),
+            // and a first generation says nothing of generations.
             return Ok(refused);
         }
         match self.project(&project) {
@@ -828,20 +833,28 @@ pub struct SweepReport {
     pub examined: usize,
     /// Documents rebuilt as their next generation.
     pub rebuilt: usize,
+    /// Documents that could not be looked at (the error is logged by kind; the
+    /// next sweep tries again).
+    pub failed: usize,
+}
+
+/// A document for retention to look at.
+#[derive(Clone, Debug)]
+pub struct SweepCandidate {
+    pub id: DocumentId,
+    pub key: DocKey,
+    /// Raw material from before this time is purged; `None` without a retention
+    /// period.
+    pub cutoff: Option<i64>,
 }
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 impl HubDocuments {
-    /// Retention and the purge of deleted material: every document holding raw
-    /// material (inboxes, sessions, material) that holds some older than its
-    /// project's retention period, or whose history still holds diary entries or
-    /// attachments deleted since its generation began, is rebuilt as its next
-    /// generation (see `insikt_core::store::generation`); the old generation is
-    /// destroyed and refused from then on. `now` decides what is old.
-    pub fn sweep_retention(&mut self, now: i64) -> Result<SweepReport> {
-        use insikt_core::store::generation::needs_new_generation;
-        let mut report = SweepReport::default();
+    /// The documents retention should look at now: inboxes, sessions and material
+    /// that changed since they were last looked at, or hold material older than
+    /// their project's retention period (`now` decides what is old).
+    pub fn retention_candidates(&mut self, now: i64) -> Result<Vec<SweepCandidate>> {
         let projects: Vec<(String, String)> = {
             let mut stmt = self
                 .db
@@ -879,6 +892,7 @@ impl HubDocuments {
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
+        let mut out = Vec::new();
         for (id, name, project, updated_at, swept_at, oldest) in rows {
             let cutoff = cutoffs.get(&project).copied();
             let unchanged = swept_at.is_some_and(|s| updated_at <= s);
@@ -886,27 +900,37 @@ impl HubDocuments {
             if unchanged && !aging {
                 continue;
             }
-            let (Ok(id), Ok(key)) = (id.parse::<DocumentId>(), name.parse::<DocKey>()) else {
-                continue;
-            };
-            report.examined += 1;
-            let (plan, oldest) = self.retention_plan(&id, &key, cutoff)?;
-            let doc = self.load(&id)?;
-            if needs_new_generation(doc, &plan).map_err(HubError::from)? {
-                self.next_generation(&id, &plan, now)?;
-                report.rebuilt += 1;
-            } else {
-                self.db.execute(
-                    "UPDATE documents SET swept_at = ?2, oldest = ?3 WHERE doc_id = ?1",
-                    params![id.to_string(), crate::db::now(), oldest],
-                )?;
+            if let (Ok(id), Ok(key)) = (id.parse::<DocumentId>(), name.parse::<DocKey>()) {
+                out.push(SweepCandidate { id, key, cutoff });
             }
         }
-        if report.rebuilt > 0 {
+        Ok(out)
+    }
+
+    /// Looks at one document for retention: rebuilds it as its next generation when
+    /// it holds material past its project's period, or deleted diary entries or
+    /// attachments in its history (see `insikt_core::store::generation`); the old
+    /// generation is destroyed and refused from then on. Returns whether it was
+    /// rebuilt.
+    pub fn sweep_one(&mut self, c: &SweepCandidate, now: i64) -> Result<bool> {
+        use insikt_core::store::generation::needs_new_generation;
+        if self.meta(&c.id).is_none() {
+            // Erased or rebuilt since the candidates were listed.
+            return Ok(false);
+        }
+        let (plan, oldest) = self.retention_plan(&c.id, &c.key, c.cutoff)?;
+        let doc = self.load(&c.id)?;
+        if needs_new_generation(doc, &plan).map_err(HubError::from)? {
+            self.next_generation(&c.id, &plan, now)?;
             // Freed pages are zeroed (secure_delete); rewrite the log too.
             self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+            return Ok(true);
         }
-        Ok(report)
+        self.db.execute(
+            "UPDATE documents SET swept_at = ?2, oldest = ?3 WHERE doc_id = ?1",
+            params![c.id.to_string(), crate::db::now(), oldest],
+        )?;
+        Ok(false)
     }
 
     /// What retention purges from a document, and the time of the oldest raw

@@ -272,18 +272,36 @@ impl Hub {
     /// deleted material in their history, are rebuilt as their next generation and
     /// the devices connected are sent the new one.
     pub fn sweep_retention(&self, now: i64) -> Result<crate::docs::SweepReport> {
-        let (report, effects) = {
-            let mut core = lock(&self.shared.core);
-            let Core { engine, docs } = &mut *core;
-            let report = docs.sweep_retention(now);
-            let mut effects = Vec::new();
-            for doc in docs.take_erased() {
-                effects.extend(engine.handle(docs, Event::Changed { doc }));
+        let candidates = lock(&self.shared.core).docs.retention_candidates(now)?;
+        let mut report = crate::docs::SweepReport::default();
+        for candidate in candidates {
+            // One document at a time, so that devices syncing meanwhile wait for one
+            // document's rebuild at most.
+            let (outcome, effects) = {
+                let mut core = lock(&self.shared.core);
+                let Core { engine, docs } = &mut *core;
+                let outcome = docs.sweep_one(&candidate, now);
+                let mut effects = Vec::new();
+                for doc in docs.take_erased() {
+                    effects.extend(engine.handle(docs, Event::Changed { doc }));
+                }
+                (outcome, effects)
+            };
+            self.dispatch(effects);
+            report.examined += 1;
+            match outcome {
+                Ok(true) => report.rebuilt += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    report.failed += 1;
+                    eprintln!(
+                        "insikt-hub: retention could not look at a {} document: {e}",
+                        candidate.key.kind()
+                    );
+                }
             }
-            (report, effects)
-        };
-        self.dispatch(effects);
-        report
+        }
+        Ok(report)
     }
 
     fn sweep_revoked(&self) {

@@ -125,3 +125,53 @@ fn a_tablet_and_a_phone_converge_over_a_local_link_and_a_participant_sees_only_t
         vec![DocKey::Inbox(child)]
     );
 }
+
+/// Only the hub builds a document's later generations (see `store::generation`):
+/// a paired device offering one — here a forged one claiming that every diary entry
+/// was purged — is refused, and so is a change to a document's generation fields.
+#[test]
+fn a_paired_device_cannot_push_a_generation_of_its_own() {
+    use automerge::transaction::Transactable;
+    use insikt_core::store::generation::{next_generation, RollPlan, PURGED_BEFORE};
+    let dir = tempfile::tempdir().unwrap();
+    let tablet = Device::new("tablet", dir.path());
+    let rogue = Device::new("rogue", dir.path());
+    let project = tablet
+        .store
+        .create_project("Verkstad", Lang::Sv, "Lina")
+        .unwrap();
+    let child = consenting_participant(
+        &tablet.store,
+        &project,
+        "P-03",
+        ParticipantRole::Child,
+        AgeBand::From10To12,
+    );
+    tablet.store.send_message(&child, "Tack!").unwrap();
+    let key = DocKey::Inbox(child.clone());
+    let mut inbox =
+        automerge::AutoCommit::load(&tablet.store.document_bytes(&key).unwrap()).unwrap();
+    let mut forged =
+        next_generation(&mut inbox, &RollPlan::default(), insikt_core::Timestamp(1)).unwrap();
+    forged
+        .put(automerge::ROOT, PURGED_BEFORE, i64::MAX)
+        .unwrap();
+    forged.commit();
+    rogue.store.merge_document(&key, &forged.save()).unwrap();
+    assert_eq!(rogue.store.document_generation(&key).unwrap(), Some(1));
+
+    meet(&tablet.store, &rogue.store, PeerScope::All);
+    meet(&rogue.store, &tablet.store, PeerScope::All);
+    assert_eq!(tablet.store.document_generation(&key).unwrap(), Some(0));
+    assert_eq!(tablet.store.inbox(&child).unwrap().messages.len(), 1);
+
+    // A change to the generation fields of a document held here is refused too.
+    inbox.put(automerge::ROOT, PURGED_BEFORE, i64::MAX).unwrap();
+    inbox.commit();
+    let refused = tablet.store.merge_document(&key, &inbox.save());
+    assert!(
+        matches!(refused, Err(insikt_core::Error::NotAllowed(_))),
+        "{refused:?}"
+    );
+    assert_eq!(tablet.store.inbox(&child).unwrap().messages.len(), 1);
+}

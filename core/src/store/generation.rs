@@ -33,6 +33,14 @@ pub const PURGED_BEFORE: &str = "purged_before";
 
 const LINEAGE: [&str; 3] = [GENERATION, RETIRED, PURGED_BEFORE];
 
+/// Why a change to a document's generation fields is refused.
+pub const LINEAGE_REFUSED: &str = "only the hub starts a generation";
+
+/// What a document says of its generation, to compare before and after a merge.
+pub fn lineage(doc: &AutoCommit) -> Result<(u32, Option<Timestamp>, BTreeSet<String>)> {
+    Ok((generation_of(doc)?, purged_before(doc)?, retired_of(doc)?))
+}
+
 /// The kinds of document that hold raw material and so have generations.
 pub fn has_generations(key: &DocKey) -> bool {
     matches!(
@@ -86,9 +94,10 @@ pub struct RollPlan {
     pub attachments: bool,
 }
 
-/// Every `map/key` ever written in one of the document's root maps (its history,
-/// not only its current state).
-fn keys_in_history(doc: &mut AutoCommit) -> Result<BTreeSet<String>> {
+/// Every `map/key` of one of the document's root maps that a change deleted (its
+/// history, not its current state). Keys that only lost a conflict — two devices
+/// creating the same root map — were never deleted and are not counted.
+fn deleted_keys(doc: &mut AutoCommit) -> Result<BTreeSet<String>> {
     use automerge::legacy::{Key, ObjectId, OpId, OpType};
     let changes = doc.get_changes(&[]);
     // Decoding is automerge's own; a change it cannot expand is an error, never a
@@ -111,7 +120,9 @@ fn keys_in_history(doc: &mut AutoCommit) -> Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for change in &expanded {
         for op in &change.operations {
-            if let (ObjectId::Id(obj), Key::Map(key)) = (&op.obj, &op.key) {
+            if let (ObjectId::Id(obj), Key::Map(key), OpType::Delete) =
+                (&op.obj, &op.key, &op.action)
+            {
                 if let Some(name) = maps.get(obj) {
                     out.insert(format!("{name}/{key}"));
                 }
@@ -137,10 +148,10 @@ fn keys_now(doc: &AutoCommit) -> Result<BTreeSet<String>> {
 /// The entries deleted from the document's root maps whose text its history still
 /// holds, besides those an earlier generation already retired.
 pub fn deleted_in_history(doc: &mut AutoCommit) -> Result<BTreeSet<String>> {
-    let ever = keys_in_history(doc)?;
+    let deleted = deleted_keys(doc)?;
     let now = keys_now(doc)?;
     let retired = retired_of(doc)?;
-    Ok(ever
+    Ok(deleted
         .into_iter()
         .filter(|k| !now.contains(k) && !retired.contains(k))
         .collect())
@@ -272,14 +283,28 @@ pub fn next_generation(
 
 /// Moves into `new` (a later generation of `old`) what `old` holds that `new` lacks:
 /// entries written on this device and not yet seen by whoever built `new`, newer
-/// edits of notes, a message marked read, a session ended. Entries `new` retired or
-/// purged are not brought back. Returns how many entries and fields were moved.
-pub fn carry_forward(old: &AutoCommit, new: &mut AutoCommit) -> Result<usize> {
+/// edits of notes, photos redacted, a message marked read, a session ended — and the
+/// deletions `old` saw (a participant taken off a session, an entry removed). Entries
+/// `new` retired or purged are not brought back. Returns how many entries and fields
+/// were moved.
+pub fn carry_forward(old: &mut AutoCommit, new: &mut AutoCommit) -> Result<usize> {
     use automerge::hydrate::Value;
     let retired = retired_of(new)?;
     let cutoff = purged_before(new)?;
     let old_root = as_map(old.hydrate(ROOT, None)?)?;
     let mut moved = 0;
+    // What this device saw deleted goes in the new generation too.
+    for gone in deleted_keys(old)?.difference(&keys_now(old)?) {
+        let Some((name, key)) = gone.split_once('/') else {
+            continue;
+        };
+        if let Some((automerge::Value::Object(ObjType::Map), map)) = new.get(ROOT, name)? {
+            if new.get(&map, key)?.is_some() {
+                new.delete(&map, key)?;
+                moved += 1;
+            }
+        }
+    }
     for (name, value) in old_root.iter() {
         if LINEAGE.contains(&name.as_str()) {
             continue;
@@ -314,6 +339,11 @@ pub fn carry_forward(old: &AutoCommit, new: &mut AutoCommit) -> Result<usize> {
                                 (Some(a), Some(b)) => a > b,
                                 _ => false,
                             };
+                            // Redaction only goes one way: a photo redacted here stays
+                            // redacted.
+                            let redacted = field_bool(item, "redacted") == Some(true)
+                                && field_bool(&current, "redacted") == Some(false);
+                            let newer = newer || redacted;
                             if newer {
                                 put_value(new, &target, key, item)?;
                                 moved += 1;
@@ -348,6 +378,16 @@ pub fn carry_forward(old: &AutoCommit, new: &mut AutoCommit) -> Result<usize> {
         }
     }
     Ok(moved)
+}
+
+fn field_bool(item: &automerge::hydrate::Value, field: &str) -> Option<bool> {
+    match item {
+        automerge::hydrate::Value::Map(m) => match m.get(field) {
+            Some(automerge::hydrate::Value::Scalar(automerge::ScalarValue::Boolean(b))) => Some(*b),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn put_value(
@@ -429,9 +469,12 @@ impl super::Store {
             let loaded = cache.entry(conn, key)?;
             let old_blobs = super::docs::describe(&loaded.doc)?.blobs;
             new.set_actor(loaded.doc.get_actor().clone());
-            let moved = carry_forward(&loaded.doc, &mut new)?;
-            // The new generation must still say which project it is in.
-            super::project_of(key, &new)?;
+            if super::project_of(key, &new)? != super::project_of(key, &loaded.doc)? {
+                return Err(Error::Document(
+                    "a later generation names another project".into(),
+                ));
+            }
+            let moved = carry_forward(&mut loaded.doc, &mut new)?;
             let tx = conn.transaction()?;
             tx.prepare_cached("DELETE FROM chunks WHERE doc = ?1")?
                 .execute([key.to_string()])?;
@@ -459,11 +502,13 @@ impl super::Store {
         }
         let (moved, dropped) = outcome?;
         drop(guard);
+        // The new generation is stored: what follows is clean-up, which a later sync
+        // finishes (see `collect_blob_garbage`) if it fails here.
         let dropped: Vec<&str> = dropped.iter().map(String::as_str).collect();
-        self.destroy_unreferenced(&dropped)?;
+        let _ = self.destroy_unreferenced(&dropped);
         // Freed pages are zeroed (secure_delete); the log still holds the old page
         // images until it is checkpointed and truncated.
-        self.query(|c| Ok(c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?))?;
+        let _ = self.query(|c| Ok(c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?));
         Ok(moved)
     }
 }
@@ -568,7 +613,7 @@ mod tests {
         phone.put(&m, "read_at", 7_000_i64).unwrap();
         phone.commit();
         next.set_actor(ActorId::from(b"phone".to_vec()));
-        let moved = carry_forward(&phone, &mut next).unwrap();
+        let moved = carry_forward(&mut phone, &mut next).unwrap();
         assert_eq!(moved, 2);
         let bytes = next.save_nocompress();
         assert!(contains(&bytes, "written on the bus"));
@@ -585,7 +630,7 @@ mod tests {
         let read = next.get(&m, "read_at").unwrap().unwrap().0;
         assert_eq!(read.as_i64(), Some(7_000));
         // Carrying twice moves nothing more.
-        assert_eq!(carry_forward(&phone, &mut next).unwrap(), 0);
+        assert_eq!(carry_forward(&mut phone, &mut next).unwrap(), 0);
     }
 
     #[test]
@@ -603,5 +648,78 @@ mod tests {
             DocumentId::of_generation(&key, 1),
             DocumentId::of_generation(&key, 2)
         );
+    }
+
+    const SESSION: &str = "01900000-0000-7000-8000-000000000005";
+
+    /// A session as devices write it, with two participants and one photo.
+    fn session() -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "schema", 1_u64).unwrap();
+        doc.put(ROOT, "id", SESSION).unwrap();
+        doc.put(ROOT, "kind", "interview").unwrap();
+        doc.put(ROOT, "project_id", PROJECT).unwrap();
+        let people = doc.put_object(ROOT, "participants", ObjType::Map).unwrap();
+        doc.put(&people, "p1", true).unwrap();
+        doc.put(&people, "p2", true).unwrap();
+        doc.put_object(ROOT, "notes", ObjType::Map).unwrap();
+        let attachments = doc.put_object(ROOT, "attachments", ObjType::Map).unwrap();
+        let a = doc.put_object(&attachments, "a1", ObjType::Map).unwrap();
+        doc.put(&a, "redacted", false).unwrap();
+        doc.put(&a, "hash", "UNREDACTED").unwrap();
+        let b = doc.put_object(&attachments, "a2", ObjType::Map).unwrap();
+        doc.put(&b, "hash", "CAPTION-TO-PURGE").unwrap();
+        doc.commit();
+        doc
+    }
+
+    #[test]
+    fn carrying_forward_keeps_a_redaction_and_a_removal_made_offline() {
+        let mut hub = session();
+        let mut tablet = hub.fork().with_actor(ActorId::from(b"tablet".to_vec()));
+        // The hub has something to purge: an attachment deleted elsewhere.
+        let attachments = map_at(&mut hub, "attachments").unwrap();
+        hub.delete(&attachments, "a2").unwrap();
+        hub.commit();
+        let mut next = next_generation(&mut hub, &RollPlan::default(), Timestamp(9)).unwrap();
+        // Offline, the tablet redacted the photo and took p2 off the session.
+        let attachments = map_at(&mut tablet, "attachments").unwrap();
+        let (_, a) = tablet.get(&attachments, "a1").unwrap().unwrap();
+        tablet.put(&a, "redacted", true).unwrap();
+        tablet.put(&a, "hash", "REDACTED").unwrap();
+        let people = map_at(&mut tablet, "participants").unwrap();
+        tablet.delete(&people, "p2").unwrap();
+        tablet.commit();
+        next.set_actor(ActorId::from(b"tablet".to_vec()));
+        carry_forward(&mut tablet, &mut next).unwrap();
+        let attachments = map_at(&mut next, "attachments").unwrap();
+        let (_, a) = next.get(&attachments, "a1").unwrap().unwrap();
+        let hash = next.get(&a, "hash").unwrap().unwrap().0;
+        assert_eq!(hash.as_str(), Some("REDACTED"), "the redaction was undone");
+        let people = map_at(&mut next, "participants").unwrap();
+        assert!(next.get(&people, "p2").unwrap().is_none(), "p2 came back");
+        assert!(next.get(&people, "p1").unwrap().is_some());
+        assert!(
+            next.get(&attachments, "a2").unwrap().is_none(),
+            "a2 came back"
+        );
+    }
+
+    #[test]
+    fn a_root_map_created_on_two_devices_is_not_a_deletion() {
+        let mut a = AutoCommit::new().with_actor(ActorId::from(b"a".to_vec()));
+        a.put(ROOT, "participant_id", PARTICIPANT).unwrap();
+        a.put(ROOT, "project_id", PROJECT).unwrap();
+        a.commit();
+        let mut b = a.fork().with_actor(ActorId::from(b"b".to_vec()));
+        for (doc, key) in [(&mut a, "x1"), (&mut b, "x2")] {
+            let entries = doc.put_object(ROOT, "entries", ObjType::Map).unwrap();
+            let e = doc.put_object(&entries, key, ObjType::Map).unwrap();
+            doc.put(&e, "written_at", 5_000_i64).unwrap();
+            doc.commit();
+        }
+        a.merge(&mut b).unwrap();
+        assert!(deleted_in_history(&mut a).unwrap().is_empty());
+        assert!(!needs_new_generation(&mut a, &RollPlan::default()).unwrap());
     }
 }

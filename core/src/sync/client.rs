@@ -268,10 +268,11 @@ impl Store {
             .enrollment()?
             .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
         let mut docs = StoreDocuments::new(self.clone())?;
+        docs.set_hub(super::stream::CONN);
         if let Some((participant, _)) = self.participant_mode()? {
             let inbox = DocKey::Inbox(participant);
             docs.want(inbox.clone());
-            docs.set_scope(1, PeerScope::Only(vec![inbox]));
+            docs.set_scope(super::stream::CONN, PeerScope::Only(vec![inbox]));
         }
         let mut session = Session::new(docs, &e.device_id, Limits::default());
         let mut transport =
@@ -314,6 +315,8 @@ impl Store {
         report.blobs_downloaded =
             http.download_missing(self, &references, options.fetch_originals)?;
         report.audit_rows_sent = http.upload_audit(self)?;
+        // Photos a purge or a new generation left behind (an interrupted clean-up).
+        self.collect_blob_garbage()?;
         // The projects' retention periods may have passed, or arrived with this sync.
         if self.participant_mode()?.is_none() {
             for project in self.projects()? {

@@ -20,6 +20,9 @@ pub enum PeerScope {
     Only(Vec<DocKey>),
 }
 
+/// How many earlier generations of a document are refused by id alone.
+const RECENT_GENERATIONS: u32 = 8;
+
 /// How many documents may be under way (arrived, not yet identified) at once.
 const MAX_PROVISIONAL: usize = 1024;
 
@@ -38,6 +41,9 @@ pub struct StoreDocuments {
     wanted: BTreeMap<DocumentId, DocKey>,
     provisional: HashMap<DocumentId, AutoCommit>,
     scopes: HashMap<ConnId, PeerScope>,
+    /// Connections to the hub: only from there is a later generation of a document
+    /// accepted (only the hub builds them).
+    hubs: HashSet<ConnId>,
     /// Documents that arrived or changed, for the caller to notice.
     changed: Vec<DocKey>,
 }
@@ -53,6 +59,7 @@ impl StoreDocuments {
             wanted: BTreeMap::new(),
             provisional: HashMap::new(),
             scopes: HashMap::new(),
+            hubs: HashSet::new(),
             changed: Vec::new(),
         };
         me.refresh()?;
@@ -66,6 +73,12 @@ impl StoreDocuments {
     /// Sets what the peer on `conn` may see (everything, unless said otherwise).
     pub fn set_scope(&mut self, conn: ConnId, scope: PeerScope) {
         self.scopes.insert(conn, scope);
+    }
+
+    /// Marks `conn` as the connection to the hub, the one source of later generations
+    /// of documents (see `store::generation`).
+    pub fn set_hub(&mut self, conn: ConnId) {
+        self.hubs.insert(conn);
     }
 
     /// Asks peers for a document this device does not hold yet (one it holds is
@@ -109,7 +122,9 @@ impl StoreDocuments {
     /// Re-reads which documents and tombstones the store holds.
     pub fn refresh(&mut self) -> Result<()> {
         for (key, generation) in self.store.document_generations()? {
-            for older in 0..generation {
+            // The ids of the last few generations are refused at once; an older one
+            // is refused once its content names it.
+            for older in generation.saturating_sub(RECENT_GENERATIONS)..generation {
                 let id = DocumentId::of_generation(&key, older);
                 self.names.remove(&id);
                 self.wanted.remove(&id);
@@ -123,7 +138,7 @@ impl StoreDocuments {
             // Every generation of an erased document is refused (a later one arriving
             // is refused once its content names it).
             let last = self.generations.remove(&key).unwrap_or(0);
-            for generation in 0..=last {
+            for generation in last.saturating_sub(RECENT_GENERATIONS)..=last {
                 let id = DocumentId::of_generation(&key, generation);
                 self.names.remove(&id);
                 self.wanted.remove(&id);
@@ -182,6 +197,16 @@ impl StoreDocuments {
         }
         if self.store.is_erased(&key)? {
             self.erased.insert(*doc);
+            return Ok(refused);
+        }
+        if generation == 0
+            && crate::store::generation::lineage(&provisional)? != (0, None, Default::default())
+        {
+            // A first generation says nothing of generations.
+            return Ok(refused);
+        }
+        if generation > 0 && !self.hubs.contains(&conn) {
+            // Only the hub builds generations: one from anyone else is refused.
             return Ok(refused);
         }
         let bytes = provisional.save();
@@ -271,7 +296,17 @@ impl Documents for StoreDocuments {
         message: sync::Message,
     ) -> Result<Received> {
         if let Some(key) = self.held(doc).cloned() {
-            let changed = self.store.sync_receive(&key, state, message)?;
+            let changed = match self.store.sync_receive(&key, state, message) {
+                Err(Error::NotAllowed(why)) if why == crate::store::generation::LINEAGE_REFUSED => {
+                    // A change to what only the hub writes: this document is refused
+                    // on this connection, the rest goes on.
+                    return Ok(Received {
+                        changed: false,
+                        refused: true,
+                    });
+                }
+                other => other?,
+            };
             if changed {
                 self.after_change(&key)?;
             }

@@ -75,7 +75,7 @@ pub struct SyncReport {
     pub unavailable: usize,
 }
 
-const CONN: ConnId = 1;
+pub(crate) const CONN: ConnId = 1;
 
 /// One connection of a device, sans-IO.
 pub struct Session {
