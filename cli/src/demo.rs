@@ -92,6 +92,17 @@ fn print_evening(l: Lang, e: &crate::demo_sync::SyncSummary) {
         e.blobs_downloaded,
         t("ner", "down")
     );
+    println!(
+        "  {}: {} {} {} {}",
+        t(
+            "Granskningslogg i hubben (vem gjorde vad med vems data, aldrig innehåll)",
+            "Audit log on the hub (who did what to whose data, never content)"
+        ),
+        e.audit.0,
+        t("rader från", "rows from"),
+        e.audit.1,
+        t("enheter", "devices")
+    );
     match &e.revoked_refused {
         Some(err) => println!("  {}: {err}", t("Återkallad surfplatta", "Revoked tablet")),
         None => println!(

@@ -22,6 +22,8 @@ pub struct SyncSummary {
     pub blobs_uploaded: usize,
     pub blobs_downloaded: usize,
     pub revoked_refused: Option<Error>,
+    /// Rows in the audit log the hub gathered, and from how many devices.
+    pub audit: (usize, usize),
 }
 
 pub fn evening(
@@ -117,6 +119,11 @@ pub fn evening(
         .map(|k| k.kind().to_string())
         .collect();
 
+    // The coordinator reads one audit log gathered from every device.
+    let log = sara.hub_audit_log(project)?;
+    let devices: std::collections::BTreeSet<_> = log.iter().map(|e| e.device.clone()).collect();
+    let audit = (log.len(), devices.len());
+
     // The coordinator revokes the tablet: its next sync is refused.
     hub.hub
         .revoke(&tablet_device.device_id, None)
@@ -135,5 +142,6 @@ pub fn evening(
         blobs_uploaded: up,
         blobs_downloaded: down,
         revoked_refused,
+        audit,
     })
 }
