@@ -311,5 +311,87 @@ fn main() {
         ms(percentile(&searches, 0.99)),
         hits
     );
+
+    generations(&store, &sessions[0], &mut rng);
     drop(store);
+}
+
+/// What purging history costs (`store::generation`): the hub's look at a document's
+/// history, its rebuild, and a device adopting the rebuilt document.
+fn generations(store: &Store, session: &SessionId, rng: &mut StdRng) {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ObjType, ROOT};
+    use insikt_core::store::generation::{needs_new_generation, next_generation, RollPlan};
+    use insikt_core::DocKey;
+    println!(
+        "
+generations (purging a document's history; no target in the issues)"
+    );
+    let key = DocKey::Session(session.clone());
+    let bytes = store.document_bytes(&key).unwrap();
+    for notes in [1_000usize, 10_000] {
+        // A session document as captured: one change per note, then 20 photos added
+        // and deleted (what makes the hub rebuild it).
+        let mut doc = AutoCommit::load(&bytes).unwrap();
+        let map = match automerge::ReadDoc::get(&doc, ROOT, "notes").unwrap() {
+            Some((_, id)) => id,
+            None => doc.put_object(ROOT, "notes", ObjType::Map).unwrap(),
+        };
+        for i in 0..notes {
+            let n = doc
+                .put_object(&map, format!("bench-{i}"), ObjType::Map)
+                .unwrap();
+            doc.put(&n, "text", sentence(rng)).unwrap();
+            doc.commit();
+        }
+        let attachments = match automerge::ReadDoc::get(&doc, ROOT, "attachments").unwrap() {
+            Some((_, id)) => id,
+            None => doc.put_object(ROOT, "attachments", ObjType::Map).unwrap(),
+        };
+        for i in 0..20 {
+            let a = doc
+                .put_object(&attachments, format!("a{i}"), ObjType::Map)
+                .unwrap();
+            doc.put(&a, "caption", sentence(rng)).unwrap();
+            doc.commit();
+        }
+        for i in 0..20 {
+            doc.delete(&attachments, format!("a{i}")).unwrap();
+        }
+        doc.commit();
+        let size = doc.save().len();
+        let t = Instant::now();
+        let needed = needs_new_generation(&mut doc, &RollPlan::default()).unwrap();
+        let look = t.elapsed();
+        assert!(needed);
+        let t = Instant::now();
+        let mut next =
+            next_generation(&mut doc, &RollPlan::default(), insikt_core::Timestamp(1)).unwrap();
+        let rebuild = t.elapsed();
+        let after = next.save().len();
+        println!(
+            "  {notes:>6} notes ({} kB): hub reads the history {:.0} ms, rebuilds {:.0} ms ({} kB after)",
+            size / 1024,
+            ms(look),
+            ms(rebuild),
+            after / 1024
+        );
+        if notes == 1_000 {
+            // A device adopts it: carries over, replaces, re-indexes, in one transaction.
+            let mut adopted = AutoCommit::load(&store.document_bytes(&key).unwrap()).unwrap();
+            let mut next = next_generation(
+                &mut adopted,
+                &RollPlan::default(),
+                insikt_core::Timestamp(1),
+            )
+            .unwrap();
+            let t = Instant::now();
+            store.adopt_generation(&key, &next.save()).unwrap();
+            println!(
+                "  a device adopting a rebuilt session of {} notes: {:.0} ms",
+                store.notes(session).unwrap().len(),
+                ms(t.elapsed())
+            );
+        }
+    }
 }

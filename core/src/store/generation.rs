@@ -267,8 +267,12 @@ pub fn next_generation(
     };
     let mut new =
         AutoCommit::new().with_actor(ActorId::from(format!("{key}~{generation}").into_bytes()));
-    new.update_object(&ROOT, &automerge::hydrate::Value::Map(root))
-        .map_err(|e| Error::Document(format!("rebuilding the document: {e}")))?;
+    // In a fixed order, so the same input always gives the same change.
+    let mut fields: Vec<(&String, &automerge::hydrate::MapValue)> = root.iter().collect();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, value) in fields {
+        put_value(&mut new, &ROOT, name, &value.value)?;
+    }
     new.put(ROOT, GENERATION, u64::from(generation))?;
     if let Some(t) = purged {
         new.put(ROOT, PURGED_BEFORE, t.0)?;
