@@ -180,6 +180,17 @@ pub fn purgeable_now(doc: &AutoCommit, plan: &RollPlan) -> Result<usize> {
             count += doc.length(&attachments);
         }
     }
+    // Notes deleted by the team: their text is cleared, but the history holds it.
+    if let Some((automerge::Value::Object(ObjType::Map), notes)) = doc.get(ROOT, "notes")? {
+        for key in doc.keys(&notes) {
+            if let Some((automerge::Value::Object(ObjType::Map), note)) = doc.get(&notes, &key)? {
+                if matches!(doc.get(&note, "deleted_at")?, Some((automerge::Value::Scalar(s), _)) if !s.is_null())
+                {
+                    count += 1;
+                }
+            }
+        }
+    }
     Ok(count)
 }
 
@@ -191,8 +202,9 @@ fn written_at(doc: &AutoCommit, entry: &automerge::ObjId) -> Result<Option<i64>>
 }
 
 /// Whether the document should be rebuilt: retention would remove something from its
-/// current state, or its history holds diary entries or attachments deleted since
-/// its generation began.
+/// current state, it holds notes the team deleted (their earlier text is in the
+/// history), or its history holds diary entries or attachments deleted since its
+/// generation began.
 pub fn needs_new_generation(doc: &mut AutoCommit, plan: &RollPlan) -> Result<bool> {
     if purgeable_now(doc, plan)? > 0 {
         return Ok(true);
@@ -220,7 +232,7 @@ fn field_i64(item: &automerge::hydrate::Value, field: &str) -> Option<i64> {
 }
 
 /// Builds the next generation of `old`: its current state without what `plan`
-/// purges, with none of its history, written by an actor derived from its name and
+/// purges and without deleted notes, with none of its history, written by an actor derived from its name and
 /// number (so the same input always gives the same document).
 pub fn next_generation(
     old: &mut AutoCommit,
@@ -251,6 +263,17 @@ pub fn next_generation(
                 entries.remove(&k);
                 retired.insert(format!("entries/{k}"));
             }
+        }
+    }
+    if let Some(automerge::hydrate::Value::Map(notes)) = root.get_mut("notes") {
+        let deleted: Vec<String> = notes
+            .iter()
+            .filter(|(_, n)| field_i64(&n.value, "deleted_at").is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in deleted {
+            notes.remove(&k);
+            retired.insert(format!("notes/{k}"));
         }
     }
     if plan.attachments {
@@ -725,5 +748,34 @@ mod tests {
         a.merge(&mut b).unwrap();
         assert!(deleted_in_history(&mut a).unwrap().is_empty());
         assert!(!needs_new_generation(&mut a, &RollPlan::default()).unwrap());
+    }
+
+    #[test]
+    fn a_deleted_notes_words_leave_the_history_with_the_next_generation() {
+        let mut doc = session();
+        let notes = map_at(&mut doc, "notes").unwrap();
+        let n = doc.put_object(&notes, "n1", ObjType::Map).unwrap();
+        let text = doc.put_object(&n, "text", ObjType::Text).unwrap();
+        doc.splice_text(&text, 0, 0, "Wrong child: Kalle Svensson")
+            .unwrap();
+        doc.put(&n, "deleted_at", automerge::ScalarValue::Null)
+            .unwrap();
+        let kept = doc.put_object(&notes, "n2", ObjType::Map).unwrap();
+        doc.put(&kept, "text", "kept note").unwrap();
+        doc.commit();
+        assert!(!needs_new_generation(&mut doc, &RollPlan::default()).unwrap());
+        // The team deletes the note: text cleared, marked deleted.
+        let len = doc.length(&text);
+        doc.splice_text(&text, 0, len as isize, "").unwrap();
+        doc.put(&n, "deleted_at", 7_000_i64).unwrap();
+        doc.commit();
+        assert!(contains(&doc.save_nocompress(), "Kalle Svensson"));
+        assert!(needs_new_generation(&mut doc, &RollPlan::default()).unwrap());
+        let mut next = next_generation(&mut doc, &RollPlan::default(), Timestamp(9)).unwrap();
+        let bytes = next.save_nocompress();
+        assert!(!contains(&bytes, "Kalle Svensson"));
+        assert!(contains(&bytes, "kept note"));
+        assert!(retired_of(&next).unwrap().contains("notes/n1"));
+        assert!(!needs_new_generation(&mut next, &RollPlan::default()).unwrap());
     }
 }
