@@ -277,6 +277,33 @@ impl HubDocuments {
         Ok(false)
     }
 
+    /// Destroys blob files no document references and no upload is assembling, once
+    /// they are older than `min_age` (a blob is uploaded after the document naming it,
+    /// so a young one may be on its way). They are what a crash between a document's
+    /// rebuild or erasure and the deletion of its files leaves. Returns how many.
+    pub fn collect_blob_garbage(&self, min_age: std::time::Duration) -> Result<usize> {
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for hash in self.blobs.list()? {
+            let hex = hash.to_hex();
+            let referenced = self
+                .db
+                .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
+                .exists([&hex])?;
+            if referenced {
+                continue;
+            }
+            let young = match self.blobs.modified(&hash)? {
+                Some(at) => now.duration_since(at).unwrap_or_default() < min_age,
+                None => true,
+            };
+            if !young && self.blobs.delete(&hash)? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn destroy_blobs(&self, hashes: Vec<String>) -> Result<()> {
         for hash in hashes {
             if let Ok(h) = hash.parse::<BlobHash>() {
@@ -836,6 +863,8 @@ pub struct SweepReport {
     /// Documents that could not be looked at (the error is logged by kind; the
     /// next sweep tries again).
     pub failed: usize,
+    /// Blob files no document referenced any longer, removed.
+    pub blobs_removed: usize,
 }
 
 /// A document for retention to look at.

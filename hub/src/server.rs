@@ -71,6 +71,11 @@ const UPLOAD_EXPIRES_MS: i64 = 7 * 24 * 3600 * 1000;
 /// How many bytes of unfinished uploads one device may have at once.
 const MAX_PENDING_UPLOADS: u64 = 2 << 30;
 
+/// How often the retention sweep also looks for blob files no document references.
+const BLOB_GC_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// How old an unreferenced blob file must be before it is removed.
+const BLOB_GC_MIN_AGE: Duration = Duration::from_secs(3600);
+
 /// How many frames may wait for a slow peer before it is disconnected.
 const OUTBOUND_FRAMES: usize = 4096;
 
@@ -91,6 +96,8 @@ struct Shared {
     senders: Mutex<HashMap<ConnId, (String, mpsc::Sender<Outbound>)>>,
     next_conn: AtomicU64,
     config: HubConfig,
+    /// When the sweep last looked for unreferenced blob files.
+    last_blob_gc: Mutex<Option<std::time::Instant>>,
 }
 
 /// A running hub's state; cheap to clone.
@@ -129,6 +136,7 @@ impl Hub {
                 senders: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 config,
+                last_blob_gc: Mutex::new(None),
             }),
         })
     }
@@ -271,6 +279,12 @@ impl Hub {
     /// is old: documents holding raw material past their project's period, or
     /// deleted material in their history, are rebuilt as their next generation and
     /// the devices connected are sent the new one.
+    /// Removes blob files no document references, once older than `min_age` (the
+    /// retention sweep does this once a day with an hour's grace). Returns how many.
+    pub fn collect_blob_garbage(&self, min_age: Duration) -> Result<usize> {
+        lock(&self.shared.core).docs.collect_blob_garbage(min_age)
+    }
+
     pub fn sweep_retention(&self, now: i64) -> Result<crate::docs::SweepReport> {
         let candidates = lock(&self.shared.core).docs.retention_candidates(now)?;
         let mut report = crate::docs::SweepReport::default();
@@ -300,6 +314,18 @@ impl Hub {
                     );
                 }
             }
+        }
+        // Once a day (and at start), blob files left without a document by a crash.
+        let due = {
+            let mut last = lock(&self.shared.last_blob_gc);
+            let due = last.is_none_or(|t| t.elapsed() >= BLOB_GC_EVERY);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            report.blobs_removed = self.collect_blob_garbage(BLOB_GC_MIN_AGE)?;
         }
         Ok(report)
     }

@@ -258,6 +258,14 @@ fn blobs_are_served_only_when_a_readable_document_references_them() {
         .header("Authorization", &format!("Bearer {token}"))
         .call();
     assert!(matches!(got, Err(ureq::Error::StatusCode(404))));
+    // No document names it: the daily clean-up removes it once it is old enough.
+    let hub = &w.hub.hub;
+    assert_eq!(
+        hub.collect_blob_garbage(Duration::from_secs(3600)).unwrap(),
+        0
+    );
+    assert_eq!(hub.collect_blob_garbage(Duration::ZERO).unwrap(), 1);
+    assert_eq!(hub.collect_blob_garbage(Duration::ZERO).unwrap(), 0);
     // A piece that does not continue the upload, or a wrong hash, is refused.
     let other = b"another".to_vec();
     let h2 = insikt_media::BlobHash::of(b"something else").to_hex();

@@ -142,6 +142,15 @@ impl BlobStore {
         }
     }
 
+    /// When the blob's file was last written, if it is stored.
+    pub fn modified(&self, hash: &BlobHash) -> Result<Option<std::time::SystemTime>> {
+        match fs::metadata(self.path_of(hash)) {
+            Ok(m) => Ok(Some(m.modified()?)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Hashes of all blobs in the store, sorted. Reads only each file's header. Files that do
     /// not authenticate under this store's key (foreign or damaged) are not listed.
     pub fn list(&self) -> Result<Vec<BlobHash>> {
