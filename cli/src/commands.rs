@@ -126,10 +126,14 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
                     .get(e.member.as_str())
                     .cloned()
                     .unwrap_or_else(|| e.member.as_str().to_string());
-                let who = codes
-                    .get(&e.participant)
-                    .cloned()
-                    .unwrap_or_else(|| "(erased)".into());
+                let who = if e.participant.as_str().is_empty() {
+                    "(anonymous)".to_string()
+                } else {
+                    codes
+                        .get(&e.participant)
+                        .cloned()
+                        .unwrap_or_else(|| "(erased)".into())
+                };
                 let device = e
                     .device
                     .map(|d| format!("  device {d}"))

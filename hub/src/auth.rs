@@ -59,6 +59,8 @@ pub struct Device {
     pub participant: Option<String>,
     pub label: String,
     pub revoked: bool,
+    /// The member id the device's store writes under, as it said when enrolling.
+    pub member: Option<String>,
 }
 
 /// What enrollment hands the device (the token is shown once, then only its hash
@@ -156,8 +158,14 @@ fn normalise(code: &str) -> String {
 type InviteRow = (String, String, Option<String>, i64, Option<i64>);
 
 /// Redeems an invite code: a new device with a fresh token. A code works once.
-pub fn enroll(conn: &mut Connection, code: &str, label: &str) -> Result<Enrollment> {
+pub fn enroll(
+    conn: &mut Connection,
+    code: &str,
+    label: &str,
+    member: Option<&str>,
+) -> Result<Enrollment> {
     let label: String = label.trim().chars().take(100).collect();
+    let member: Option<String> = member.map(|m| m.trim().chars().take(64).collect());
     let tx = conn.transaction()?;
     let found: Option<InviteRow> = tx
         .query_row(
@@ -187,8 +195,8 @@ pub fn enroll(conn: &mut Connection, code: &str, label: &str) -> Result<Enrollme
     let token_bytes: [u8; 32] = rand::rng().random();
     let token = format!("ikt_{}", hex::encode(token_bytes));
     tx.execute(
-        "INSERT INTO devices (id, org, role, participant, label, token_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO devices (id, org, role, participant, label, token_hash, created_at, member)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             device_id,
             org,
@@ -196,7 +204,8 @@ pub fn enroll(conn: &mut Connection, code: &str, label: &str) -> Result<Enrollme
             participant,
             label,
             hash(&token),
-            now()
+            now(),
+            member
         ],
     )?;
     tx.execute(
@@ -219,7 +228,7 @@ pub fn enroll(conn: &mut Connection, code: &str, label: &str) -> Result<Enrollme
 pub fn authenticate(conn: &Connection, token: &str) -> Result<Device> {
     let device = conn
         .query_row(
-            "SELECT id, org, role, participant, label, revoked_at FROM devices WHERE token_hash = ?1",
+            "SELECT id, org, role, participant, label, revoked_at, member FROM devices WHERE token_hash = ?1",
             [hash(token)],
             row_to_device,
         )
@@ -230,8 +239,10 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Device> {
         // destroys what it holds of them too.
         if let Some(p) = &device.participant {
             let erased = conn
-                .prepare_cached("SELECT 1 FROM erased_participants WHERE participant = ?1")?
-                .exists([p])?;
+                .prepare_cached(
+                    "SELECT 1 FROM erased_participants WHERE participant = ?1 AND org = ?2",
+                )?
+                .exists([p, &device.org])?;
             if erased {
                 return Err(HubError::Gone);
             }
@@ -250,13 +261,14 @@ fn row_to_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         participant: r.get(3)?,
         label: r.get(4)?,
         revoked: r.get::<_, Option<i64>>(5)?.is_some(),
+        member: r.get(6)?,
     })
 }
 
 /// A device by id.
 pub fn device(conn: &Connection, id: &str) -> Result<Device> {
     conn.query_row(
-        "SELECT id, org, role, participant, label, revoked_at FROM devices WHERE id = ?1",
+        "SELECT id, org, role, participant, label, revoked_at, member FROM devices WHERE id = ?1",
         [id],
         row_to_device,
     )
@@ -267,7 +279,7 @@ pub fn device(conn: &Connection, id: &str) -> Result<Device> {
 /// The devices of an organisation.
 pub fn devices(conn: &Connection, org: &str) -> Result<Vec<Device>> {
     let mut stmt = conn.prepare(
-        "SELECT id, org, role, participant, label, revoked_at FROM devices WHERE org = ?1 ORDER BY created_at",
+        "SELECT id, org, role, participant, label, revoked_at, member FROM devices WHERE org = ?1 ORDER BY created_at",
     )?;
     let rows = stmt.query_map([org], row_to_device)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

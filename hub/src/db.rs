@@ -101,8 +101,10 @@ CREATE TABLE IF NOT EXISTS participant_audit (
 CREATE INDEX IF NOT EXISTS participant_audit_project ON participant_audit (project, at);
 -- Participants erased: their own phones are revoked and told so.
 CREATE TABLE IF NOT EXISTS erased_participants (
-    participant TEXT PRIMARY KEY,
-    erased_at INTEGER NOT NULL
+    participant TEXT NOT NULL,
+    org TEXT NOT NULL,
+    erased_at INTEGER NOT NULL,
+    PRIMARY KEY (participant, org)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     at INTEGER NOT NULL,
@@ -134,9 +136,11 @@ pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
     )?;
     conn.execute_batch(SCHEMA)?;
     // Added after the first release: when retention last looked at a document, and
-    // the oldest raw material it held then.
+    // when it will next have something to purge.
     add_column(&conn, "documents", "swept_at", "INTEGER")?;
-    add_column(&conn, "documents", "oldest", "INTEGER")?;
+    add_column(&conn, "documents", "due_at", "INTEGER")?;
+    // The member id a device's store writes under (its audit rows must carry it).
+    add_column(&conn, "devices", "member", "TEXT")?;
     Ok(conn)
 }
 

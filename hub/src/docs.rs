@@ -455,13 +455,22 @@ impl HubDocuments {
                 if let DocKey::Participant(p) | DocKey::Inbox(p) = &key {
                     // The participant's own phones may do nothing more, and learn why
                     // when they next connect.
+                    // Only in the organisations the project belongs to.
+                    let orgs = "SELECT org FROM projects WHERE id = ?3
+                                UNION SELECT org FROM project_orgs WHERE project = ?3";
                     tx.execute(
-                        "INSERT OR IGNORE INTO erased_participants (participant, erased_at) VALUES (?1, ?2)",
-                        params![p.as_str(), now()],
+                        &format!(
+                            "INSERT OR IGNORE INTO erased_participants (participant, org, erased_at)
+                             SELECT ?1, org, ?2 FROM ({orgs})"
+                        ),
+                        params![p.as_str(), now(), project],
                     )?;
                     tx.execute(
-                        "UPDATE devices SET revoked_at = ?2 WHERE participant = ?1 AND revoked_at IS NULL",
-                        params![p.as_str(), now()],
+                        &format!(
+                            "UPDATE devices SET revoked_at = ?2 WHERE participant = ?1
+                             AND revoked_at IS NULL AND org IN ({orgs})"
+                        ),
+                        params![p.as_str(), now(), project],
                     )?;
                 }
                 tx.commit()?;
@@ -878,6 +887,9 @@ pub struct SweepCandidate {
 }
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// A note the team deleted leaves its session's history a day later (one rebuild for
+/// a day's deletions, not one per typo).
+const DELETED_NOTE_GRACE_MS: i64 = DAY_MS;
 
 impl HubDocuments {
     /// The documents retention should look at now: inboxes, sessions and material
@@ -906,7 +918,7 @@ impl HubDocuments {
         type Row = (String, String, String, i64, Option<i64>, Option<i64>);
         let rows: Vec<Row> = {
             let mut stmt = self.db.prepare(
-                "SELECT doc_id, name, project, updated_at, swept_at, oldest FROM documents
+                "SELECT doc_id, name, project, updated_at, swept_at, due_at FROM documents
                  WHERE kind IN ('inbox', 'session', 'material') ORDER BY name",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -922,11 +934,11 @@ impl HubDocuments {
             rows.collect::<rusqlite::Result<_>>()?
         };
         let mut out = Vec::new();
-        for (id, name, project, updated_at, swept_at, oldest) in rows {
+        for (id, name, project, updated_at, swept_at, due_at) in rows {
             let cutoff = cutoffs.get(&project).copied();
             let unchanged = swept_at.is_some_and(|s| updated_at <= s);
-            let aging = matches!((cutoff, oldest), (Some(c), Some(o)) if o < c);
-            if unchanged && !aging {
+            let due = due_at.is_some_and(|d| d <= now);
+            if unchanged && !due {
                 continue;
             }
             if let (Ok(id), Ok(key)) = (id.parse::<DocumentId>(), name.parse::<DocKey>()) {
@@ -947,7 +959,7 @@ impl HubDocuments {
             // Erased or rebuilt since the candidates were listed.
             return Ok(false);
         }
-        let (plan, oldest) = self.retention_plan(&c.id, &c.key, c.cutoff)?;
+        let (plan, due) = self.retention_plan(&c.id, &c.key, c.cutoff, now)?;
         let doc = self.load(&c.id)?;
         if needs_new_generation(doc, &plan).map_err(HubError::from)? {
             self.next_generation(&c.id, &plan, now)?;
@@ -956,20 +968,22 @@ impl HubDocuments {
             return Ok(true);
         }
         self.db.execute(
-            "UPDATE documents SET swept_at = ?2, oldest = ?3 WHERE doc_id = ?1",
-            params![c.id.to_string(), crate::db::now(), oldest],
+            "UPDATE documents SET swept_at = ?2, due_at = ?3 WHERE doc_id = ?1",
+            params![c.id.to_string(), crate::db::now(), due],
         )?;
         Ok(false)
     }
 
-    /// What retention purges from a document, and the time of the oldest raw
-    /// material it holds (a diary entry's writing, the start of a session with
-    /// photos or recordings).
+    /// What retention purges from a document now, and when it will next have
+    /// something to purge: its oldest diary entry or (for a session with photos or
+    /// recordings) its session's start passing the retention period, or a note the
+    /// team deleted becoming a day old.
     fn retention_plan(
         &mut self,
         id: &DocumentId,
         key: &DocKey,
         cutoff: Option<i64>,
+        now: i64,
     ) -> Result<(insikt_core::store::generation::RollPlan, Option<i64>)> {
         use automerge::{ObjType, ReadDoc, Value, ROOT};
         use insikt_core::store::generation::RollPlan;
@@ -979,31 +993,48 @@ impl HubDocuments {
                 _ => None,
             }
         };
-        let mut plan = RollPlan::default();
-        let oldest = match key {
-            DocKey::Inbox(_) => {
-                let doc = self.load(id)?;
-                let mut oldest = None;
-                if let Ok(Some((Value::Object(ObjType::Map), entries))) = doc.get(ROOT, "entries") {
-                    for k in doc.keys(&entries) {
-                        if let Ok(Some((Value::Object(ObjType::Map), e))) = doc.get(&entries, &k) {
-                            if let Some(t) = int(doc, &e, "written_at") {
-                                oldest = Some(oldest.map_or(t, |o: i64| o.min(t)));
-                            }
+        // The earliest value of `field` among the items of the root map `map`.
+        let earliest = |doc: &AutoCommit, map: &str, field: &str| -> Option<i64> {
+            let mut out: Option<i64> = None;
+            if let Ok(Some((Value::Object(ObjType::Map), items))) = doc.get(ROOT, map) {
+                for k in doc.keys(&items) {
+                    if let Ok(Some((Value::Object(ObjType::Map), item))) = doc.get(&items, &k) {
+                        if let Some(t) = int(doc, &item, field) {
+                            out = Some(out.map_or(t, |o| o.min(t)));
                         }
                     }
                 }
+            }
+            out
+        };
+        let period = cutoff.map(|c| now - c);
+        let mut plan = RollPlan {
+            notes_deleted_before: Some(insikt_core::Timestamp(now - DELETED_NOTE_GRACE_MS)),
+            ..RollPlan::default()
+        };
+        let mut due: Vec<i64> = Vec::new();
+        match key {
+            DocKey::Inbox(_) => {
+                let doc = self.load(id)?;
+                if let (Some(oldest), Some(period)) =
+                    (earliest(doc, "entries", "written_at"), period)
+                {
+                    due.push(oldest + period);
+                }
                 plan.entries_before = cutoff.map(insikt_core::Timestamp);
-                oldest
             }
             DocKey::Session(s) | DocKey::Material(s, _) => {
-                let has_attachments = {
+                let (has_attachments, deleted) = {
                     let doc = self.load(id)?;
-                    matches!(
+                    let has = matches!(
                         doc.get(ROOT, "attachments"),
                         Ok(Some((Value::Object(ObjType::Map), a))) if doc.length(&a) > 0
-                    )
+                    );
+                    (has, earliest(doc, "notes", "deleted_at"))
                 };
+                if let Some(t) = deleted {
+                    due.push(t + DELETED_NOTE_GRACE_MS);
+                }
                 let session = self.current_id(&DocKey::Session(s.clone()));
                 let started = match self.meta(&session) {
                     Some(_) => {
@@ -1013,11 +1044,13 @@ impl HubDocuments {
                     None => None,
                 };
                 plan.attachments = matches!((cutoff, started), (Some(c), Some(t)) if t < c);
-                started.filter(|_| has_attachments)
+                if let (true, Some(t), Some(period)) = (has_attachments, started, period) {
+                    due.push(t + period);
+                }
             }
-            DocKey::Project(_) | DocKey::Participant(_) => None,
-        };
-        Ok((plan, oldest))
+            DocKey::Project(_) | DocKey::Participant(_) => {}
+        }
+        Ok((plan, due.into_iter().min()))
     }
 
     /// Replaces a document by its next generation: the new one is stored and

@@ -538,10 +538,13 @@ struct EnrollRequest {
     code: String,
     #[serde(default)]
     label: String,
+    /// The member id the device's store writes under.
+    #[serde(default)]
+    member: Option<String>,
 }
 
 async fn enroll(State(hub): State<Hub>, Json(req): Json<EnrollRequest>) -> Response {
-    match hub.admin(|c| auth::enroll(c, &req.code, &req.label)) {
+    match hub.admin(|c| auth::enroll(c, &req.code, &req.label, req.member.as_deref())) {
         Ok(e) => Json(e).into_response(),
         Err(e) => e.into_response(),
     }
@@ -609,10 +612,19 @@ struct AuditRow {
 
 /// How many audit rows one request may bring.
 const MAX_AUDIT_ROWS: usize = 1000;
+/// How many audit rows the hub keeps from one device.
+const MAX_AUDIT_ROWS_PER_DEVICE: i64 = 2_000_000;
+/// How far ahead of the hub's clock a row may be dated.
+const AUDIT_CLOCK_SKEW_MS: i64 = 24 * 3600 * 1000;
+/// How many audit rows one page of the log holds.
+const AUDIT_PAGE: i64 = 1000;
 
-/// A device hands over its audit log: rows of projects open to its organisation;
-/// a participant's phone only rows about its own participant. Rows already received
-/// are ignored, so a device may send them again.
+/// A device hands over its audit log. Each row is taken on its own: a row of a
+/// project not open to the device's organisation, about another participant than a
+/// participant's phone's own, under another member than the device enrolled as, or
+/// dated far in the future is skipped (and counted), never failing the rest. Rows
+/// already received are ignored, so a device may send them again. Coaches record
+/// nothing and send nothing.
 async fn audit_put(
     State(hub): State<Hub>,
     headers: HeaderMap,
@@ -620,29 +632,39 @@ async fn audit_put(
 ) -> Response {
     json((|| {
         let me = hub.authenticate(&headers, None)?;
+        if me.role == Role::Coach {
+            return Err(HubError::Forbidden("a coach records no audit rows"));
+        }
         if rows.len() > MAX_AUDIT_ROWS {
             return Err(HubError::TooLarge("too many audit rows at once"));
         }
-        let accepted = hub.admin(|c| {
+        let (accepted, skipped) = hub.admin(|c| {
+            let held: i64 = c
+                .prepare_cached("SELECT count(*) FROM participant_audit WHERE device = ?1")?
+                .query_row([&me.id], |r| r.get(0))?;
+            if held + rows.len() as i64 > MAX_AUDIT_ROWS_PER_DEVICE {
+                return Err(HubError::TooLarge("this device's audit log is full"));
+            }
             let tx = c.transaction()?;
-            let mut accepted = 0;
+            let latest = crate::db::now() + AUDIT_CLOCK_SKEW_MS;
+            let (mut accepted, mut skipped) = (0, 0);
             for r in &rows {
                 let long = [&r.project, &r.member, &r.action, &r.participant]
                     .iter()
                     .any(|f| f.len() > 64)
                     || r.detail.len() > 256;
-                if long {
-                    return Err(HubError::Invalid("an audit row is too long"));
-                }
-                if !crate::db::project_open(&tx, &r.project, &me.org)? {
-                    return Err(HubError::Forbidden("a project this device is not part of"));
-                }
-                if me.role == Role::Participant
-                    && me.participant.as_deref() != Some(r.participant.as_str())
+                let other_member = me.member.as_deref().is_some_and(|m| m != r.member);
+                let other_participant = me.role == Role::Participant
+                    && !r.participant.is_empty()
+                    && me.participant.as_deref() != Some(r.participant.as_str());
+                if long
+                    || other_member
+                    || other_participant
+                    || r.at > latest
+                    || !crate::db::project_open(&tx, &r.project, &me.org)?
                 {
-                    return Err(HubError::Forbidden(
-                        "a participant's phone reports only its own participant",
-                    ));
+                    skipped += 1;
+                    continue;
                 }
                 accepted += tx
                     .prepare_cached(
@@ -663,17 +685,27 @@ async fn audit_put(
                     ])?;
             }
             tx.commit()?;
-            Ok(accepted)
+            Ok((accepted, skipped))
         })?;
-        Ok(serde_json::json!({ "accepted": accepted }))
+        Ok(serde_json::json!({ "accepted": accepted, "skipped": skipped }))
     })())
 }
 
-/// A project's audit log from every device, newest first: coordinators only.
+#[derive(Deserialize)]
+struct AuditPage {
+    /// How many rows of the newest to skip.
+    #[serde(default)]
+    offset: i64,
+}
+
+/// A page of a project's audit log from every device, newest first: coordinators
+/// only. `?offset=N` skips the N newest rows; a page shorter than 1,000 rows is the
+/// last.
 async fn audit_get(
     State(hub): State<Hub>,
     headers: HeaderMap,
     UrlPath(project): UrlPath<String>,
+    Query(page): Query<AuditPage>,
 ) -> Response {
     json((|| {
         let me = hub.coordinator(&headers, "only a coordinator reads the audit log")?;
@@ -681,22 +713,26 @@ async fn audit_get(
             if !crate::db::project_open(c, &project, &me.org)? {
                 return Err(HubError::NotFound("project"));
             }
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT seq, at, project, member, action, participant, detail, device
-                 FROM participant_audit WHERE project = ?1 ORDER BY at DESC, device, seq DESC",
+                 FROM participant_audit WHERE project = ?1
+                 ORDER BY at DESC, device, seq DESC LIMIT ?2 OFFSET ?3",
             )?;
-            let rows = stmt.query_map([&project], |r| {
-                Ok(AuditRow {
-                    seq: r.get(0)?,
-                    at: r.get(1)?,
-                    project: r.get(2)?,
-                    member: r.get(3)?,
-                    action: r.get(4)?,
-                    participant: r.get(5)?,
-                    detail: r.get(6)?,
-                    device: r.get(7)?,
-                })
-            })?;
+            let rows = stmt.query_map(
+                rusqlite::params![&project, AUDIT_PAGE, page.offset.max(0)],
+                |r| {
+                    Ok(AuditRow {
+                        seq: r.get(0)?,
+                        at: r.get(1)?,
+                        project: r.get(2)?,
+                        member: r.get(3)?,
+                        action: r.get(4)?,
+                        participant: r.get(5)?,
+                        detail: r.get(6)?,
+                        device: r.get(7)?,
+                    })
+                },
+            )?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         serde_json::to_value(rows)

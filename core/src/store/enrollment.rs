@@ -48,6 +48,8 @@ impl Store {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![json],
             )?;
+            // A new hub holds none of this device's audit log yet.
+            c.execute("DELETE FROM meta WHERE key = 'audit_sent'", [])?;
             Ok(())
         })
     }

@@ -169,6 +169,15 @@ impl Store {
         })
     }
 
+    /// Deletes this device's audit log (a participant's phone whose participant was
+    /// erased: every row is about them).
+    pub(crate) fn forget_audit(&self) -> Result<()> {
+        self.query(|c| {
+            c.execute_batch("DELETE FROM audit; DELETE FROM meta WHERE key = 'audit_sent';")?;
+            Ok(())
+        })
+    }
+
     /// Notes that the hub holds this device's audit log up to `seq`.
     pub(crate) fn audit_sent_up_to(&self, seq: i64) -> Result<()> {
         self.query(|c| {
@@ -538,20 +547,19 @@ impl Store {
             },
             |tx, doc, _| {
                 index::reindex(tx, &key, doc, "")?;
-                let detail = match (entry.photo.is_some(), entry.anonymous) {
-                    (true, true) => "with a photo, anonymous",
-                    (true, false) => "with a photo",
-                    (false, true) => "anonymous",
-                    (false, false) => "",
+                let detail = if entry.photo.is_some() {
+                    "with a photo"
+                } else {
+                    ""
                 };
-                super::audit(
-                    tx,
-                    project.as_str(),
-                    &me,
-                    "diary-entry",
-                    participant,
-                    detail,
-                )
+                // An anonymous entry stays anonymous in the audit log too: it names
+                // no participant.
+                let whose = if entry.anonymous {
+                    ParticipantId::from(String::new())
+                } else {
+                    participant.clone()
+                };
+                super::audit(tx, project.as_str(), &me, "diary-entry", &whose, detail)
             },
         )?;
         Ok(entry.id)

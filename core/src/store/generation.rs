@@ -92,6 +92,9 @@ pub struct RollPlan {
     /// Every attachment (photos, recordings) is purged: the session is older than the
     /// project's retention period.
     pub attachments: bool,
+    /// Notes the team deleted before this time are dropped (their earlier text is in
+    /// the history); `None` keeps deleted notes.
+    pub notes_deleted_before: Option<Timestamp>,
 }
 
 /// Every `map/key` of one of the document's root maps that a change deleted (its
@@ -181,12 +184,19 @@ pub fn purgeable_now(doc: &AutoCommit, plan: &RollPlan) -> Result<usize> {
         }
     }
     // Notes deleted by the team: their text is cleared, but the history holds it.
-    if let Some((automerge::Value::Object(ObjType::Map), notes)) = doc.get(ROOT, "notes")? {
-        for key in doc.keys(&notes) {
-            if let Some((automerge::Value::Object(ObjType::Map), note)) = doc.get(&notes, &key)? {
-                if matches!(doc.get(&note, "deleted_at")?, Some((automerge::Value::Scalar(s), _)) if !s.is_null())
+    if let Some(before) = plan.notes_deleted_before {
+        if let Some((automerge::Value::Object(ObjType::Map), notes)) = doc.get(ROOT, "notes")? {
+            for key in doc.keys(&notes) {
+                if let Some((automerge::Value::Object(ObjType::Map), note)) =
+                    doc.get(&notes, &key)?
                 {
-                    count += 1;
+                    let deleted = match doc.get(&note, "deleted_at")? {
+                        Some((automerge::Value::Scalar(s), _)) => s.as_i64(),
+                        _ => None,
+                    };
+                    if deleted.is_some_and(|t| t < before.0) {
+                        count += 1;
+                    }
                 }
             }
         }
@@ -265,10 +275,12 @@ pub fn next_generation(
             }
         }
     }
-    if let Some(automerge::hydrate::Value::Map(notes)) = root.get_mut("notes") {
+    if let (Some(automerge::hydrate::Value::Map(notes)), Some(before)) =
+        (root.get_mut("notes"), plan.notes_deleted_before)
+    {
         let deleted: Vec<String> = notes
             .iter()
-            .filter(|(_, n)| field_i64(&n.value, "deleted_at").is_some())
+            .filter(|(_, n)| field_i64(&n.value, "deleted_at").is_some_and(|t| t < before.0))
             .map(|(k, _)| k.clone())
             .collect();
         for k in deleted {
@@ -609,6 +621,7 @@ mod tests {
         let plan = RollPlan {
             entries_before: Some(Timestamp(3_000)),
             attachments: false,
+            notes_deleted_before: None,
         };
         assert_eq!(purgeable_now(&doc, &plan).unwrap(), 2);
         assert!(needs_new_generation(&mut doc, &plan).unwrap());
@@ -631,6 +644,7 @@ mod tests {
         let plan = RollPlan {
             entries_before: Some(Timestamp(800)),
             attachments: false,
+            notes_deleted_before: None,
         };
         let mut next = next_generation(&mut hub, &plan, Timestamp(9_000)).unwrap();
         // Offline, the phone wrote a new entry and read the team's message.
@@ -770,12 +784,22 @@ mod tests {
         doc.put(&n, "deleted_at", 7_000_i64).unwrap();
         doc.commit();
         assert!(contains(&doc.save_nocompress(), "Kalle Svensson"));
-        assert!(needs_new_generation(&mut doc, &RollPlan::default()).unwrap());
-        let mut next = next_generation(&mut doc, &RollPlan::default(), Timestamp(9)).unwrap();
+        // Deleted less than the grace period ago: not yet.
+        let soon = RollPlan {
+            notes_deleted_before: Some(Timestamp(7_000)),
+            ..RollPlan::default()
+        };
+        assert!(!needs_new_generation(&mut doc, &soon).unwrap());
+        let plan = RollPlan {
+            notes_deleted_before: Some(Timestamp(8_000)),
+            ..RollPlan::default()
+        };
+        assert!(needs_new_generation(&mut doc, &plan).unwrap());
+        let mut next = next_generation(&mut doc, &plan, Timestamp(9)).unwrap();
         let bytes = next.save_nocompress();
         assert!(!contains(&bytes, "Kalle Svensson"));
         assert!(contains(&bytes, "kept note"));
         assert!(retired_of(&next).unwrap().contains("notes/n1"));
-        assert!(!needs_new_generation(&mut next, &RollPlan::default()).unwrap());
+        assert!(!needs_new_generation(&mut next, &plan).unwrap());
     }
 }

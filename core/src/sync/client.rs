@@ -48,6 +48,8 @@ pub struct HubSyncReport {
     pub blobs_downloaded: usize,
     /// Rows of this device's audit log handed to the hub.
     pub audit_rows_sent: usize,
+    /// The hub could not take the audit rows this time (they go with the next sync).
+    pub audit_upload_failed: bool,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +59,21 @@ struct EnrollReply {
     role: String,
     participant: Option<String>,
     project: Option<String>,
+}
+
+/// How many rows the hub sends per page of an audit log.
+const AUDIT_PAGE: usize = 1000;
+
+/// Whether an answer from `url` can only have come from the hub: over TLS (its
+/// certificate checked), or from this machine.
+fn authenticated_hub(url: &str) -> bool {
+    url.starts_with("https://")
+        || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|local| {
+                url.strip_prefix(local)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            })
 }
 
 fn http_error(e: ureq::Error) -> Error {
@@ -170,7 +187,11 @@ impl Store {
         let url = base(url)?;
         let reply: EnrollReply = agent(ca_pem)?
             .post(&format!("{url}/v1/enroll"))
-            .send_json(serde_json::json!({ "code": code, "label": label }))
+            .send_json(serde_json::json!({
+                "code": code,
+                "label": label,
+                "member": self.me().as_str(),
+            }))
             .map_err(http_error)?
             .body_mut()
             .read_json()
@@ -224,7 +245,9 @@ impl Store {
             url: e.url,
             token: e.token,
         };
-        http.upload_audit(self)?;
+        // What this device has not handed over yet goes first; the log is read even
+        // when that fails.
+        let _ = http.upload_audit(self);
         #[derive(Deserialize)]
         struct Row {
             at: i64,
@@ -234,19 +257,28 @@ impl Store {
             detail: String,
             device: String,
         }
-        let rows: Vec<Row> = http
-            .agent
-            .get(&format!(
-                "{}/v1/projects/{}/audit",
-                http.url,
-                project.as_str()
-            ))
-            .header("Authorization", &http.auth())
-            .call()
-            .map_err(http_error)?
-            .body_mut()
-            .read_json()
-            .map_err(|_| Error::Sync("the hub's audit log is malformed".into()))?;
+        let mut rows: Vec<Row> = Vec::new();
+        loop {
+            let page: Vec<Row> = http
+                .agent
+                .get(&format!(
+                    "{}/v1/projects/{}/audit?offset={}",
+                    http.url,
+                    project.as_str(),
+                    rows.len()
+                ))
+                .header("Authorization", &http.auth())
+                .call()
+                .map_err(http_error)?
+                .body_mut()
+                .read_json()
+                .map_err(|_| Error::Sync("the hub's audit log is malformed".into()))?;
+            let last = page.len() < AUDIT_PAGE;
+            rows.extend(page);
+            if last {
+                break;
+            }
+        }
         Ok(rows
             .into_iter()
             .map(|r| AuditEntry {
@@ -280,9 +312,14 @@ impl Store {
                 Err(Error::Erased { what }) => {
                     // The participant was erased: their own phone destroys what it
                     // holds of them too, and says so.
-                    if let Some((participant, _)) = self.participant_mode()? {
+                    // Only when the answer can have come from the hub itself (over
+                    // TLS, or on this machine), not from anything on the way.
+                    if let (Some((participant, _)), true) =
+                        (self.participant_mode()?, authenticated_hub(&e.url))
+                    {
                         self.honour_tombstones(&[DocKey::Inbox(participant)])?;
                         self.collect_blob_garbage()?;
+                        self.forget_audit()?;
                     }
                     return Err(Error::Erased { what });
                 }
@@ -314,7 +351,6 @@ impl Store {
         }
         report.blobs_downloaded =
             http.download_missing(self, &references, options.fetch_originals)?;
-        report.audit_rows_sent = http.upload_audit(self)?;
         // Photos a purge or a new generation left behind (an interrupted clean-up).
         self.collect_blob_garbage()?;
         // The projects' retention periods may have passed, or arrived with this sync.
@@ -329,6 +365,11 @@ impl Store {
                     Err(e) => return Err(e),
                 }
             }
+        }
+        // Last, and never failing the sync: the audit rows go again next time.
+        match http.upload_audit(self) {
+            Ok(n) => report.audit_rows_sent = n,
+            Err(_) => report.audit_upload_failed = true,
         }
         Ok(report)
     }
@@ -602,6 +643,31 @@ impl Transport for WsTransport {
                 Ok(None)
             }
             Err(e) => Err(ws_error(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authenticated_hub;
+
+    #[test]
+    fn only_a_tls_or_local_hub_can_tell_a_phone_its_participant_was_erased() {
+        for url in [
+            "https://hub.example.org",
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:9000/",
+        ] {
+            assert!(authenticated_hub(url), "{url}");
+        }
+        for url in [
+            "http://hub.example.org",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example:80",
+            "ws://127.0.0.1",
+        ] {
+            assert!(!authenticated_hub(url), "{url}");
         }
     }
 }
