@@ -141,6 +141,8 @@ pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
     add_column(&conn, "documents", "due_at", "INTEGER")?;
     // The member id a device's store writes under (its audit rows must carry it).
     add_column(&conn, "devices", "member", "TEXT")?;
+    // The retention period the sweep last saw for a project.
+    add_column(&conn, "projects", "retention_days", "INTEGER")?;
     Ok(conn)
 }
 

@@ -911,6 +911,28 @@ impl HubDocuments {
             let doc = self.load(&id)?;
             let days: Option<u32> =
                 autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "retention_days").unwrap_or(None);
+            // A period set or changed since the last sweep: every document of the
+            // project is looked at again.
+            let seen: Option<Option<u32>> = self
+                .db
+                .query_row(
+                    "SELECT retention_days FROM projects WHERE id = ?1",
+                    [&project],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if seen.is_some_and(|seen| seen != days) {
+                let tx = self.db.unchecked_transaction()?;
+                tx.execute(
+                    "UPDATE documents SET swept_at = NULL WHERE project = ?1",
+                    [&project],
+                )?;
+                tx.execute(
+                    "UPDATE projects SET retention_days = ?2 WHERE id = ?1",
+                    params![project, days],
+                )?;
+                tx.commit()?;
+            }
             if let Some(days) = days {
                 cutoffs.insert(project, now - i64::from(days) * DAY_MS);
             }

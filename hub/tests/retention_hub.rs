@@ -141,6 +141,12 @@ fn material_past_retention_leaves_every_replica_history_included() {
     sync(&phone);
     sync(&omar);
     sync(&sara);
+    // A sweep before any retention period: nothing to do, and every document is
+    // marked as looked at.
+    let early = hub
+        .sweep_retention(insikt_core::Timestamp::now().0 + 40 * DAY_MS)
+        .unwrap();
+    assert_eq!((early.examined, early.rebuilt), (3, 0), "{early:?}");
     sara.set_retention(&project, Some(30)).unwrap();
     sync(&sara);
     let diary_photo = sara
