@@ -546,7 +546,6 @@ impl HubDocuments {
                 return Err(HubError::Forbidden("only a coordinator records erasures"));
             }
         }
-        let lineage = lineage_of(loaded);
         loaded
             .sync()
             .receive_sync_message(state, message)
@@ -554,7 +553,7 @@ impl HubDocuments {
         if loaded.get_heads() == before {
             return Ok(Received::default());
         }
-        if lineage_of(loaded) != lineage {
+        if insikt_core::store::generation::touches_lineage(loaded, &before)? {
             // Only the hub writes a document's generation: drop what was applied (the
             // document reloads as stored) and refuse this document to the sender; the
             // rest of its connection goes on.

@@ -554,3 +554,56 @@ fn only_a_coordinators_changes_may_touch_the_erasures() {
         .has_document(&DocKey::Participant(w.participant.clone()))
         .unwrap());
 }
+
+#[test]
+fn a_change_to_a_documents_generation_fields_is_refused_and_the_connection_goes_on() {
+    use automerge::sync::SyncDoc;
+    use automerge::transaction::Transactable;
+    use insikt_core::store::generation::{purged_before, PURGED_BEFORE};
+    let w = world(HubConfig::default());
+    let key = DocKey::Inbox(w.participant.clone());
+    let inbox = DocumentId::of(&key);
+    let token = enroll_token(&w, Role::Researcher, None);
+    let mut s = connect(&w.hub.url, Some(&token), false).unwrap();
+    handshake(&mut s, "rogue");
+    // A raw client that claims every diary entry before the end of time was purged.
+    let mut am = automerge::AutoCommit::load(&w.sara.document_bytes(&key).unwrap()).unwrap();
+    am.put(automerge::ROOT, PURGED_BEFORE, i64::MAX).unwrap();
+    am.commit();
+    let mut st = automerge::sync::State::new();
+    let mut refused = false;
+    for _ in 0..10 {
+        if let Some(m) = am.sync().generate_sync_message(&mut st) {
+            send(
+                &mut s,
+                &Message::Sync {
+                    sender: "rogue".into(),
+                    target: "insikt-hub".into(),
+                    doc: inbox,
+                    data: m.encode(),
+                },
+            );
+        }
+        let answer = read_until(&mut s, |m| {
+            matches!(m, Message::Sync { doc, .. } | Message::DocUnavailable { doc, .. } if *doc == inbox)
+        })
+        .expect("the connection goes on");
+        match answer {
+            Message::DocUnavailable { .. } => {
+                refused = true;
+                break;
+            }
+            Message::Sync { data, .. } => {
+                let m = automerge::sync::Message::decode(&data).unwrap();
+                am.sync().receive_sync_message(&mut st, m).unwrap();
+            }
+            _ => unreachable!(),
+        }
+    }
+    assert!(refused, "the hub refused the inbox to the rogue client");
+    // The hub's inbox is as it was: Sara syncs and finds no such claim.
+    w.sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    let hers = automerge::AutoCommit::load(&w.sara.document_bytes(&key).unwrap()).unwrap();
+    assert_eq!(purged_before(&hers).unwrap(), None);
+    assert_eq!(w.sara.inbox(&w.participant).unwrap().messages.len(), 1);
+}

@@ -49,6 +49,31 @@ pub fn has_generations(key: &DocKey) -> bool {
     )
 }
 
+/// Whether the changes applied to `doc` since `before` touch its generation fields:
+/// the root fields only the hub writes, or the list of retired entries.
+pub fn touches_lineage(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Result<bool> {
+    use automerge::legacy::{Key, ObjectId};
+    let list = doc.get(ROOT, RETIRED)?.map(|(_, id)| id.to_string());
+    let changes = doc.get_changes(before);
+    let expanded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        changes.iter().map(|c| c.decode()).collect::<Vec<_>>()
+    }))
+    .map_err(|_| Error::Document("a change in the document could not be read".into()))?;
+    for change in &expanded {
+        for op in &change.operations {
+            let touches = match (&op.obj, &op.key) {
+                (ObjectId::Root, Key::Map(k)) => LINEAGE.contains(&k.as_str()),
+                (ObjectId::Id(id), _) => list.as_deref() == Some(id.to_string().as_str()),
+                _ => false,
+            };
+            if touches {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// A document's generation: 0 for a document never rebuilt.
 pub fn generation_of(doc: &AutoCommit) -> Result<u32> {
     match doc.get(ROOT, GENERATION)? {

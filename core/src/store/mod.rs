@@ -409,22 +409,15 @@ impl Store {
                 cache.insert_new(key.clone())
             };
             let before = loaded.doc.get_heads();
-            let lineage = if known {
-                Some(generation::lineage(&loaded.doc)?)
-            } else {
-                None
-            };
             apply(&mut loaded.doc)?;
             if loaded.doc.get_heads() == before {
                 return Ok(false);
             }
-            if let Some(lineage) = lineage {
-                // Only the hub writes a document's generation, and it does so by
-                // building a new document: a change to those fields is refused (and
-                // dropped with the cached copy below).
-                if generation::lineage(&loaded.doc)? != lineage {
-                    return Err(Error::NotAllowed(generation::LINEAGE_REFUSED));
-                }
+            // Only the hub writes a document's generation, and it does so by building
+            // a new document: a change to those fields is refused (and dropped with
+            // the cached copy below).
+            if known && generation::touches_lineage(&mut loaded.doc, &before)? {
+                return Err(Error::NotAllowed(generation::LINEAGE_REFUSED));
             }
             if !known {
                 // A document new here must be the one its name says.
