@@ -260,7 +260,10 @@ impl Hub {
         });
         let retention = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(retention.shared.config.retention_sweep);
+            // The first sweep one period after start, not at once: a hub that starts
+            // is busy with devices reconnecting.
+            let period = retention.shared.config.retention_sweep;
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tick.tick().await;
                 let hub = retention.clone();
@@ -315,7 +318,7 @@ impl Hub {
                 }
             }
         }
-        // Once a day (and at start), blob files left without a document by a crash.
+        // Once a day, blob files left without a document by a crash.
         let due = {
             let mut last = lock(&self.shared.last_blob_gc);
             let due = last.is_none_or(|t| t.elapsed() >= BLOB_GC_EVERY);
