@@ -933,7 +933,7 @@ impl HubDocuments {
                 tx.commit()?;
             }
             if let Some(days) = days {
-                cutoffs.insert(project, now - i64::from(days) * DAY_MS);
+                cutoffs.insert(project, now.saturating_sub(i64::from(days) * DAY_MS));
             }
         }
         type Row = (String, String, String, i64, Option<i64>, Option<i64>);
@@ -1028,9 +1028,11 @@ impl HubDocuments {
             }
             out
         };
-        let period = cutoff.map(|c| now - c);
+        let period = cutoff.map(|c| now.saturating_sub(c));
         let mut plan = RollPlan {
-            notes_deleted_before: Some(insikt_core::Timestamp(now - DELETED_NOTE_GRACE_MS)),
+            notes_deleted_before: Some(insikt_core::Timestamp(
+                now.saturating_sub(DELETED_NOTE_GRACE_MS),
+            )),
             ..RollPlan::default()
         };
         let mut due: Vec<i64> = Vec::new();
@@ -1040,7 +1042,7 @@ impl HubDocuments {
                 if let (Some(oldest), Some(period)) =
                     (earliest(doc, "entries", "written_at"), period)
                 {
-                    due.push(oldest + period);
+                    due.push(oldest.saturating_add(period));
                 }
                 plan.entries_before = cutoff.map(insikt_core::Timestamp);
             }
@@ -1054,7 +1056,7 @@ impl HubDocuments {
                     (has, earliest(doc, "notes", "deleted_at"))
                 };
                 if let Some(t) = deleted {
-                    due.push(t + DELETED_NOTE_GRACE_MS);
+                    due.push(t.saturating_add(DELETED_NOTE_GRACE_MS));
                 }
                 let session = self.current_id(&DocKey::Session(s.clone()));
                 let started = match self.meta(&session) {
@@ -1066,7 +1068,7 @@ impl HubDocuments {
                 };
                 plan.attachments = matches!((cutoff, started), (Some(c), Some(t)) if t < c);
                 if let (true, Some(t), Some(period)) = (has_attachments, started, period) {
-                    due.push(t + period);
+                    due.push(t.saturating_add(period));
                 }
             }
             DocKey::Project(_) | DocKey::Participant(_) => {}
