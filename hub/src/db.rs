@@ -154,7 +154,11 @@ fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Resul
         ))?
         .exists([column])?;
     if !exists {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl};"))?;
+        match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl};")) {
+            // Another process opening the same database added it first.
+            Err(e) if e.to_string().contains("duplicate column") => {}
+            other => other?,
+        }
     }
     Ok(())
 }

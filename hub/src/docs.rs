@@ -277,31 +277,18 @@ impl HubDocuments {
         Ok(false)
     }
 
-    /// Destroys blob files no document references and no upload is assembling, once
-    /// they are older than `min_age` (a blob is uploaded after the document naming it,
-    /// so a young one may be on its way). They are what a crash between a document's
-    /// rebuild or erasure and the deletion of its files leaves. Returns how many.
-    pub fn collect_blob_garbage(&self, min_age: std::time::Duration) -> Result<usize> {
-        let now = std::time::SystemTime::now();
-        let mut removed = 0;
-        for hash in self.blobs.list()? {
-            let hex = hash.to_hex();
-            let referenced = self
-                .db
-                .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
-                .exists([&hex])?;
-            if referenced {
-                continue;
-            }
-            let young = match self.blobs.modified(&hash)? {
-                Some(at) => now.duration_since(at).unwrap_or_default() < min_age,
-                None => true,
-            };
-            if !young && self.blobs.delete(&hash)? {
-                removed += 1;
-            }
-        }
-        Ok(removed)
+    /// Whether some document references the blob `hash`.
+    pub fn blob_referenced(&self, hash: &str) -> Result<bool> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
+            .exists([hash])?)
+    }
+
+    /// Rewrites the database's log, so pages freed by rebuilds leave it too.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
     }
 
     fn destroy_blobs(&self, hashes: Vec<String>) -> Result<()> {
@@ -983,9 +970,9 @@ impl HubDocuments {
         let (plan, due) = self.retention_plan(&c.id, &c.key, c.cutoff, now)?;
         let doc = self.load(&c.id)?;
         if needs_new_generation(doc, &plan).map_err(HubError::from)? {
+            // Freed pages are zeroed (secure_delete); the sweep rewrites the log once
+            // it is done.
             self.next_generation(&c.id, &plan, now)?;
-            // Freed pages are zeroed (secure_delete); rewrite the log too.
-            self.db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
             return Ok(true);
         }
         self.db.execute(

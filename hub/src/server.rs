@@ -271,8 +271,10 @@ impl Hub {
                 let outcome =
                     tokio::task::spawn_blocking(move || hub.sweep_retention(crate::db::now()))
                         .await;
-                if let Ok(Err(e)) = outcome {
-                    eprintln!("insikt-hub: retention sweep failed: {e}");
+                match outcome {
+                    Ok(Err(e)) => eprintln!("insikt-hub: retention sweep failed: {e}"),
+                    Err(_) => eprintln!("insikt-hub: retention sweep stopped unexpectedly"),
+                    Ok(Ok(_)) => {}
                 }
             }
         });
@@ -282,10 +284,42 @@ impl Hub {
     /// is old: documents holding raw material past their project's period, or
     /// deleted material in their history, are rebuilt as their next generation and
     /// the devices connected are sent the new one.
-    /// Removes blob files no document references, once older than `min_age` (the
-    /// retention sweep does this once a day with an hour's grace). Returns how many.
+    /// Removes blob files no document references, once older than `min_age` (a blob
+    /// is uploaded after the document naming it, so a young one may be on its way;
+    /// the retention sweep does this once a day with an hour's grace). The directory
+    /// is read without the hub's lock; references are checked a few hundred at a
+    /// time under it. Returns how many were removed.
     pub fn collect_blob_garbage(&self, min_age: Duration) -> Result<usize> {
-        lock(&self.shared.core).docs.collect_blob_garbage(min_age)
+        let now = std::time::SystemTime::now();
+        let mut old = Vec::new();
+        for hash in self.shared.blobs.list()? {
+            if let Some(at) = self.shared.blobs.modified(&hash)? {
+                if now.duration_since(at).unwrap_or_default() >= min_age {
+                    old.push(hash);
+                }
+            }
+        }
+        let mut removed = 0;
+        for batch in old.chunks(256) {
+            let unreferenced: Vec<&BlobHash> = {
+                let core = lock(&self.shared.core);
+                let mut out = Vec::new();
+                for hash in batch {
+                    if !core.docs.blob_referenced(&hash.to_hex())? {
+                        out.push(hash);
+                    }
+                }
+                out
+            };
+            for hash in unreferenced {
+                // Checked again at deletion: a document may have arrived meanwhile.
+                let core = lock(&self.shared.core);
+                if !core.docs.blob_referenced(&hash.to_hex())? && self.shared.blobs.delete(hash)? {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     pub fn sweep_retention(&self, now: i64) -> Result<crate::docs::SweepReport> {
@@ -317,6 +351,9 @@ impl Hub {
                     );
                 }
             }
+        }
+        if report.rebuilt > 0 {
+            lock(&self.shared.core).docs.checkpoint()?;
         }
         // Once a day, blob files left without a document by a crash.
         let due = {

@@ -140,7 +140,10 @@ fn deleted_keys(doc: &mut AutoCommit) -> Result<BTreeSet<String>> {
             if let (ObjectId::Root, Key::Map(name), OpType::Make(ObjType::Map)) =
                 (&op.obj, &op.key, &op.action)
             {
-                let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
+                let id = OpId(
+                    change.start_op.get().saturating_add(i as u64),
+                    change.actor_id.clone(),
+                );
                 maps.insert(id, name.to_string());
             }
         }
@@ -194,7 +197,9 @@ pub fn purgeable_now(doc: &AutoCommit, plan: &RollPlan) -> Result<usize> {
                 if let Some((automerge::Value::Object(ObjType::Map), entry)) =
                     doc.get(&entries, &key)?
                 {
-                    if written_at(doc, &entry)? < Some(cutoff.0) {
+                    // Only an entry dated before the cutoff: one without a date is
+                    // kept by the rebuild too, so it must not ask for one.
+                    if written_at(doc, &entry)?.is_some_and(|t| t < cutoff.0) {
                         count += 1;
                     }
                 }
@@ -655,6 +660,14 @@ mod tests {
         assert!(!contains(&bytes, "first secret") && !contains(&bytes, "the oldest words"));
         assert!(contains(&bytes, "kept words"));
         assert_eq!(purged_before(&next).unwrap(), Some(Timestamp(3_000)));
+        // An entry without a usable date is neither purged nor a reason to rebuild
+        // again and again.
+        let entries = map_at(&mut next, "entries").unwrap();
+        let e = next.put_object(&entries, "undated", ObjType::Map).unwrap();
+        next.put(&e, "written_at", "yesterday").unwrap();
+        next.commit();
+        assert_eq!(purgeable_now(&next, &plan).unwrap(), 0);
+        assert!(!needs_new_generation(&mut next, &plan).unwrap());
         // Nothing to do for a document with nothing old and nothing deleted.
         let mut fresh = inbox();
         assert!(!needs_new_generation(&mut fresh, &RollPlan::default()).unwrap());
