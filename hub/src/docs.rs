@@ -617,7 +617,8 @@ impl HubDocuments {
             changed: false,
             refused: true,
         };
-        if info.generation > 0 || lineage_of(&new_doc) != Some((0, None, Default::default())) {
+        let plain = insikt_core::store::generation::is_plain_first_generation(&new_doc);
+        if info.generation > 0 || !plain.unwrap_or(false) {
             // Only the hub starts a generation (one it does not hold was destroyed),
             // and a first generation says nothing of generations.
             return Ok(refused);
@@ -674,22 +675,6 @@ fn unreferenced(tx: &Connection, hashes: Vec<String>) -> Result<Vec<String>> {
         }
     }
     Ok(orphans)
-}
-
-/// What a document says of its generation; `None` when it cannot be read.
-type Lineage = Option<(
-    u32,
-    Option<insikt_core::Timestamp>,
-    std::collections::BTreeSet<String>,
-)>;
-
-fn lineage_of(doc: &AutoCommit) -> Lineage {
-    use insikt_core::store::generation::{generation_of, purged_before, retired_of};
-    Some((
-        generation_of(doc).ok()?,
-        purged_before(doc).ok()?,
-        retired_of(doc).ok()?,
-    ))
 }
 
 /// Whether the changes between `before` and `after` touch the project's erasures.

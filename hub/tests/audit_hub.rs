@@ -3,9 +3,7 @@
 //! photo taken on a researcher's phone, a diary entry from the young person's own
 //! phone. Codes and kinds only, never what was said; nobody else reads it.
 
-use insikt_core::domain::{
-    AgeBand, ConsentScope, GivenBy, MemberRole, NoteKind, ParticipantRole, SessionKind,
-};
+use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, NoteKind, ParticipantRole, SessionKind};
 use insikt_core::{Error, Lang, NewDiaryEntry, NewNote, NewPhoto, NewSession, Store, StoreKey};
 use insikt_hub::{HubConfig, Role, RunningHub};
 
@@ -18,36 +16,18 @@ fn the_coordinator_reads_every_devices_audit_and_no_content() {
     let hub = RunningHub::start(&dir.path().join("hub"), HubConfig::default()).unwrap();
     hub.hub.add_org("Region Syd").unwrap();
     let open = |n: &str| Store::open(&dir.path().join(n), &StoreKey::generate()).unwrap();
-    let (sara, omar, phone) = (open("sara"), open("omar"), open("phone"));
-    let project = sara.create_project("Rasten", Lang::Sv, "Sara").unwrap();
-    sara.add_member_with_id(&project, omar.me().clone(), "Omar", MemberRole::Researcher)
-        .unwrap();
-    let p04 = sara
-        .add_participant(
-            &project,
-            "P-04",
-            ParticipantRole::YoungPerson,
-            AgeBand::From13To15,
-        )
-        .unwrap();
-    for scope in [ConsentScope::Notes, ConsentScope::Photos] {
-        sara.record_consent(&p04, scope, GivenBy::Guardian, "v1")
-            .unwrap();
-    }
-    for (store, role, label) in [
-        (&sara, Role::Coordinator, "Sara"),
-        (&omar, Role::Researcher, "Omar"),
-    ] {
-        let code = hub.hub.invite("Region Syd", role, None).unwrap();
-        store.enroll(&hub.url, &code, label).unwrap();
-    }
-    sync(&sara);
-    sync(&omar);
-    let code = hub
-        .hub
-        .invite("Region Syd", Role::Participant, Some(p04.as_str()))
-        .unwrap();
-    phone.enroll(&hub.url, &code, "P-04:s telefon").unwrap();
+    let keys = [
+        StoreKey::generate(),
+        StoreKey::generate(),
+        StoreKey::generate(),
+    ];
+    let common::Rasten {
+        sara,
+        omar,
+        phone,
+        project,
+        p04,
+    } = common::rasten(&hub, dir.path(), [&keys[0], &keys[1], &keys[2]], None);
 
     let session = omar
         .start_session(

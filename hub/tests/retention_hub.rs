@@ -5,11 +5,9 @@
 //! the meantime (kept), and a researcher's phone that was away (which cannot bring
 //! the old generation back).
 
-use insikt_core::domain::{
-    AgeBand, ConsentScope, GivenBy, MemberRole, ParticipantRole, SessionKind,
-};
-use insikt_core::{DocKey, Lang, NewDiaryEntry, NewPhoto, NewSession, Store, StoreKey};
-use insikt_hub::{HubConfig, Role, RunningHub};
+use insikt_core::domain::SessionKind;
+use insikt_core::{DocKey, NewDiaryEntry, NewPhoto, NewSession, Store, StoreKey};
+use insikt_hub::{HubConfig, RunningHub};
 use std::path::Path;
 
 mod common;
@@ -63,45 +61,18 @@ fn material_past_retention_leaves_every_replica_history_included() {
     let hub = RunningHub::start(&hub_dir, HubConfig::default()).unwrap();
     hub.hub.add_org("Region Syd").unwrap();
     let keys: Vec<StoreKey> = (0..3).map(|_| StoreKey::generate()).collect();
-    let open = |n: &str, k: &StoreKey| Store::open(&dir.path().join(n), k).unwrap();
-    let sara = open("sara", &keys[0]);
-    let omar = open("omar", &keys[1]);
-    let phone = open("phone", &keys[2]);
-    let project = sara.create_project("Rasten", Lang::Sv, "Sara").unwrap();
-    sara.add_member_with_id(&project, omar.me().clone(), "Omar", MemberRole::Researcher)
-        .unwrap();
-    let p04 = sara
-        .add_participant(
-            &project,
-            "P-04",
-            ParticipantRole::YoungPerson,
-            AgeBand::From13To15,
-        )
-        .unwrap();
-    for scope in [ConsentScope::Notes, ConsentScope::Photos] {
-        sara.record_consent(&p04, scope, GivenBy::Guardian, "v1")
-            .unwrap();
-    }
-    sara.send_message(&p04, "Tack för din dagbok!").unwrap();
-    for (store, role, label) in [
-        (&sara, Role::Coordinator, "Sara"),
-        (&omar, Role::Researcher, "Omar"),
-    ] {
-        store
-            .enroll(
-                &hub.url,
-                &hub.hub.invite("Region Syd", role, None).unwrap(),
-                label,
-            )
-            .unwrap();
-    }
-    sync(&sara);
-    sync(&omar);
-    let code = hub
-        .hub
-        .invite("Region Syd", Role::Participant, Some(p04.as_str()))
-        .unwrap();
-    phone.enroll(&hub.url, &code, "P-04:s telefon").unwrap();
+    let common::Rasten {
+        sara,
+        omar,
+        phone,
+        project,
+        p04,
+    } = common::rasten(
+        &hub,
+        dir.path(),
+        [&keys[0], &keys[1], &keys[2]],
+        Some("Tack för din dagbok!"),
+    );
     sync(&phone);
 
     // The young person writes in their diary, with a photo; Omar photographs a

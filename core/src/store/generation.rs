@@ -36,9 +36,10 @@ const LINEAGE: [&str; 3] = [GENERATION, RETIRED, PURGED_BEFORE];
 /// Why a change to a document's generation fields is refused.
 pub const LINEAGE_REFUSED: &str = "only the hub starts a generation";
 
-/// What a document says of its generation, to compare before and after a merge.
-pub fn lineage(doc: &AutoCommit) -> Result<(u32, Option<Timestamp>, BTreeSet<String>)> {
-    Ok((generation_of(doc)?, purged_before(doc)?, retired_of(doc)?))
+/// Whether the document is a first generation that says nothing of generations —
+/// what every document a device creates is (only the hub writes those fields).
+pub fn is_plain_first_generation(doc: &AutoCommit) -> Result<bool> {
+    Ok(generation_of(doc)? == 0 && purged_before(doc)?.is_none() && retired_of(doc)?.is_empty())
 }
 
 /// The kinds of document that hold raw material and so have generations.
@@ -54,11 +55,7 @@ pub fn has_generations(key: &DocKey) -> bool {
 pub fn touches_lineage(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Result<bool> {
     use automerge::legacy::{Key, ObjectId};
     let list = doc.get(ROOT, RETIRED)?.map(|(_, id)| id.to_string());
-    let changes = doc.get_changes(before);
-    let expanded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        changes.iter().map(|c| c.decode()).collect::<Vec<_>>()
-    }))
-    .map_err(|_| Error::Document("a change in the document could not be read".into()))?;
+    let expanded = expand(doc, before)?;
     for change in &expanded {
         for op in &change.operations {
             let touches = match (&op.obj, &op.key) {
@@ -122,18 +119,26 @@ pub struct RollPlan {
     pub notes_deleted_before: Option<Timestamp>,
 }
 
+/// The document's changes since `since`, with their operations spelled out.
+/// Decoding is automerge's own; a change it cannot expand is an error, never a crash
+/// of the caller.
+fn expand(
+    doc: &mut AutoCommit,
+    since: &[automerge::ChangeHash],
+) -> Result<Vec<automerge::ExpandedChange>> {
+    let changes = doc.get_changes(since);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        changes.iter().map(|c| c.decode()).collect::<Vec<_>>()
+    }))
+    .map_err(|_| Error::Document("a change in the document could not be read".into()))
+}
+
 /// Every `map/key` of one of the document's root maps that a change deleted (its
 /// history, not its current state). Keys that only lost a conflict — two devices
 /// creating the same root map — were never deleted and are not counted.
 fn deleted_keys(doc: &mut AutoCommit) -> Result<BTreeSet<String>> {
     use automerge::legacy::{Key, ObjectId, OpId, OpType};
-    let changes = doc.get_changes(&[]);
-    // Decoding is automerge's own; a change it cannot expand is an error, never a
-    // crash of the caller.
-    let expanded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        changes.iter().map(|c| c.decode()).collect::<Vec<_>>()
-    }))
-    .map_err(|_| Error::Document("a change in the document could not be read".into()))?;
+    let expanded = expand(doc, &[])?;
     let mut maps: HashMap<OpId, String> = HashMap::new();
     for change in &expanded {
         for (i, op) in change.operations.iter().enumerate() {

@@ -215,14 +215,7 @@ impl Store {
         if self.has_blob(hash)? {
             return Ok(());
         }
-        let e = self
-            .enrollment()?
-            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
-        let http = HubHttp {
-            agent: agent(e.ca_pem.as_deref())?,
-            url: e.url,
-            token: e.token,
-        };
+        let http = HubHttp::of(&self.hub_enrollment()?)?;
         let bytes = http.download(hash)?;
         self.import_blob(hash, &bytes)
     }
@@ -237,14 +230,7 @@ impl Store {
             &[crate::domain::MemberRole::Coordinator],
             "reading the audit log",
         )?;
-        let e = self
-            .enrollment()?
-            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
-        let http = HubHttp {
-            agent: agent(e.ca_pem.as_deref())?,
-            url: e.url,
-            token: e.token,
-        };
+        let http = HubHttp::of(&self.hub_enrollment()?)?;
         // What this device has not handed over yet goes first; the log is read even
         // when that fails.
         let _ = http.upload_audit(self);
@@ -296,9 +282,7 @@ impl Store {
     /// photos and recordings (uploads of what the hub lacks, thumbnails down, and
     /// previews and originals when `options` allow).
     pub fn sync_with_hub(&self, options: &HubSyncOptions) -> Result<HubSyncReport> {
-        let e = self
-            .enrollment()?
-            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))?;
+        let e = self.hub_enrollment()?;
         let mut docs = StoreDocuments::new(self.clone())?;
         docs.set_hub(super::stream::CONN);
         if let Some((participant, _)) = self.participant_mode()? {
@@ -337,11 +321,7 @@ impl Store {
             documents,
             ..Default::default()
         };
-        let http = HubHttp {
-            agent: agent(e.ca_pem.as_deref())?,
-            url: e.url.clone(),
-            token: e.token.clone(),
-        };
+        let http = HubHttp::of(&e)?;
         let references = self.blob_references()?;
         if matches!(
             e.role.as_str(),
@@ -375,6 +355,14 @@ impl Store {
     }
 }
 
+impl Store {
+    /// This device's enrollment, or why it cannot talk to a hub.
+    fn hub_enrollment(&self) -> Result<HubEnrollment> {
+        self.enrollment()?
+            .ok_or(Error::NotAllowed("this device is not enrolled with a hub"))
+    }
+}
+
 struct HubHttp {
     agent: ureq::Agent,
     url: String,
@@ -388,6 +376,15 @@ struct UploadStatus {
 }
 
 impl HubHttp {
+    /// The hub of an enrollment, trusting its CA when it brought one.
+    fn of(e: &HubEnrollment) -> Result<HubHttp> {
+        Ok(HubHttp {
+            agent: agent(e.ca_pem.as_deref())?,
+            url: e.url.clone(),
+            token: e.token.clone(),
+        })
+    }
+
     fn auth(&self) -> String {
         format!("Bearer {}", self.token)
     }

@@ -199,9 +199,7 @@ impl StoreDocuments {
             self.erased.insert(*doc);
             return Ok(refused);
         }
-        if generation == 0
-            && crate::store::generation::lineage(&provisional)? != (0, None, Default::default())
-        {
+        if generation == 0 && !crate::store::generation::is_plain_first_generation(&provisional)? {
             // A first generation says nothing of generations.
             return Ok(refused);
         }

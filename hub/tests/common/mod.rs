@@ -1,8 +1,11 @@
 //! Helpers shared by the hub's scenario tests.
 #![allow(dead_code)]
 
+use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, MemberRole, ParticipantRole};
+use insikt_core::ids::{ParticipantId, ProjectId};
 use insikt_core::sync::HubSyncOptions;
-use insikt_core::Store;
+use insikt_core::{Lang, Store, StoreKey};
+use insikt_hub::{Role, RunningHub};
 use std::path::Path;
 
 /// Every live byte of an SQLCipher database, decrypted with its key.
@@ -40,4 +43,65 @@ pub fn sync(s: &Store) {
         ..Default::default()
     })
     .unwrap();
+}
+
+/// Sara (coordinator) and Omar (researcher) in the project "Rasten" of Region Syd,
+/// with P-04, whose guardian consented to notes and photos, and P-04's own phone.
+pub struct Rasten {
+    pub sara: Store,
+    pub omar: Store,
+    pub phone: Store,
+    pub project: ProjectId,
+    pub p04: ParticipantId,
+}
+
+/// Sets up [`Rasten`] on `hub` (which has the organisation Region Syd), the stores
+/// in `dir` under `keys`: the team enrolled and synced (after Sara sends `message`
+/// to P-04, if any), P-04's phone enrolled with a participant invite.
+pub fn rasten(hub: &RunningHub, dir: &Path, keys: [&StoreKey; 3], message: Option<&str>) -> Rasten {
+    let open = |n: &str, k: &StoreKey| Store::open(&dir.join(n), k).unwrap();
+    let (sara, omar, phone) = (
+        open("sara", keys[0]),
+        open("omar", keys[1]),
+        open("phone", keys[2]),
+    );
+    let project = sara.create_project("Rasten", Lang::Sv, "Sara").unwrap();
+    sara.add_member_with_id(&project, omar.me().clone(), "Omar", MemberRole::Researcher)
+        .unwrap();
+    let p04 = sara
+        .add_participant(
+            &project,
+            "P-04",
+            ParticipantRole::YoungPerson,
+            AgeBand::From13To15,
+        )
+        .unwrap();
+    for scope in [ConsentScope::Notes, ConsentScope::Photos] {
+        sara.record_consent(&p04, scope, GivenBy::Guardian, "v1")
+            .unwrap();
+    }
+    if let Some(text) = message {
+        sara.send_message(&p04, text).unwrap();
+    }
+    for (store, role, label) in [
+        (&sara, Role::Coordinator, "Sara"),
+        (&omar, Role::Researcher, "Omar"),
+    ] {
+        let code = hub.hub.invite("Region Syd", role, None).unwrap();
+        store.enroll(&hub.url, &code, label).unwrap();
+    }
+    sync(&sara);
+    sync(&omar);
+    let code = hub
+        .hub
+        .invite("Region Syd", Role::Participant, Some(p04.as_str()))
+        .unwrap();
+    phone.enroll(&hub.url, &code, "P-04:s telefon").unwrap();
+    Rasten {
+        sara,
+        omar,
+        phone,
+        project,
+        p04,
+    }
 }
