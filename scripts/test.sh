@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need and runs the whole suite: formatting, lints, and every
-# Rust test in the workspace. Safe to run again: installed tools are skipped.
+# Installs what the tests need and runs the whole suite: formatting, lints, every
+# Rust test in the workspace, and the README's first command (scripts/demo.sh). Safe to run again: installed tools are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,22 +9,9 @@ cd "$(dirname "$0")/.."
 #   vipsthumbnail   the media benchmark's baseline (installed so benches also build and run)
 #   cmake, nasm     build the libjpeg-turbo (with its SIMD code) that insikt-media's JPEG
 #                   encoder links, from the source vendored in the turbojpeg-sys crate
-APT_PACKAGES=(libimage-exiftool-perl libvips-tools cmake nasm)
-
-need_apt=()
-command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
-command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
-command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
-command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
-if ((${#need_apt[@]})); then
-    echo "==> installing ${need_apt[*]}"
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
-: "${APT_PACKAGES[@]}"
+# shellcheck source=lib/apt.sh
+source scripts/lib/apt.sh
+ensure_apt libimage-exiftool-perl:exiftool libvips-tools:vipsthumbnail cmake:cmake nasm:nasm
 
 # The stock automerge-repo packages the interop tests (hub/tests/interop.rs) run
 # against, pinned by interop/package-lock.json. Needs Node.js 20+ with npm. Install
@@ -49,6 +36,18 @@ echo "==> cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+
+# The README's first command, as a newcomer runs it: it must build and complete.
+echo "==> the main command: scripts/demo.sh"
+demo="$(mktemp -d)"
+trap 'rm -f "$log"; rm -rf "$demo"' EXIT
+scripts/demo.sh --data "$demo/store" --lang en >"$demo/out.txt"
+tail -n 9 "$demo/out.txt"
+grep -q "Same content on every device: yes" "$demo/out.txt" || {
+    echo "error: the demo did not end with every device converged" >&2
+    exit 1
+}
+
 # One closing line for the whole suite (cargo prints one per test binary, the last
 # of which is often a crate's empty doc-test run).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }

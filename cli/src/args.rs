@@ -22,6 +22,15 @@ pub struct Cli {
     /// The project to work on (needed only when the store holds several).
     #[arg(long, global = true, value_name = "ID")]
     pub project: Option<String>,
+    /// How long to wait for another process using the store to finish, in seconds.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        env = "INSIKT_WAIT"
+    )]
+    pub wait: u64,
     #[command(subcommand)]
     pub command: Command,
 }

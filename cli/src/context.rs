@@ -3,6 +3,7 @@
 use insikt_core::ids::{ParticipantId, ProjectId};
 use insikt_core::{Error, Lang, Store, StoreKey};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::args::Cli;
 
@@ -39,6 +40,20 @@ pub fn key_for(dir: &Path, key_file: Option<&Path>) -> Result<StoreKey, Error> {
     }
 }
 
+/// Opens the store, waiting up to `patience` while another process has it open (a
+/// script running two commands back to back, a sync still finishing).
+fn open_waiting(dir: &Path, key: &StoreKey, patience: Duration) -> Result<Store, Error> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match Store::open(dir, key) {
+            Err(Error::StoreBusy) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// An open store with what the command line said about it.
 pub struct Ctx {
     pub store: Store,
@@ -50,7 +65,7 @@ impl Ctx {
     pub fn open(cli: &Cli, dir: &Path) -> Result<Ctx, Error> {
         let lang: Lang = cli.lang.parse()?;
         let key = key_for(dir, cli.key_file.as_deref())?;
-        let store = Store::open(dir, &key)?;
+        let store = open_waiting(dir, &key, std::time::Duration::from_secs(cli.wait))?;
         Ok(Ctx {
             store,
             lang,

@@ -299,3 +299,86 @@ fn a_photo_goes_in_with_its_metadata_and_comes_out_without() {
         &["photo", "add", "/no/such/file.jpg", "--session", &session],
     ));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    ok(&insikt(
+        dir.path(),
+        Some(KEY),
+        &["project", "create", "Rasten", "--me", "Sara"],
+    ));
+    // `insikt project list | head -0`: the reader is gone before the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_insikt"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["project", "list"])
+        .env("INSIKT_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "said: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        // Ended by the closed pipe itself (SIGPIPE, 13), as `yes | head` ends.
+        out.status.success() || out.status.signal() == Some(13),
+        "ended with {:?}",
+        out.status
+    );
+}
+
+#[test]
+fn a_second_process_waits_for_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&insikt(
+        dir.path(),
+        Some(KEY),
+        &["project", "create", "Rasten", "--me", "Sara"],
+    ));
+    let key = insikt_core::StoreKey::from_hex(KEY).unwrap();
+    let held = insikt_core::Store::open(dir.path(), &key).unwrap();
+    // Without patience the second process is told at once.
+    let busy = insikt(dir.path(), Some(KEY), &["--wait", "0", "project", "list"]);
+    assert!(one_line_error(&busy).contains("in use by another process"));
+    // With it, it goes on once the first lets go.
+    let waiting = std::thread::spawn({
+        let dir = dir.path().to_path_buf();
+        move || insikt(&dir, Some(KEY), &["project", "list"])
+    });
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    drop(held);
+    assert!(ok(&waiting.join().unwrap()).contains("Rasten"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_store_the_cli_creates_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    ok(&insikt(
+        &store,
+        None,
+        &["project", "create", "Rasten", "--me", "Sara"],
+    ));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&store), 0o700);
+    for entry in std::fs::read_dir(&store).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(
+            mode(&path) & 0o077,
+            0,
+            "{} is open to others",
+            path.display()
+        );
+    }
+}

@@ -81,7 +81,11 @@ impl BlobStore {
             enc_key: derive(b"encrypt")?,
             name_key: derive(b"file-name")?,
         };
-        fs::create_dir_all(dir)?;
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
         store.check_key(&*derive(b"key-check")?)?;
         store.remove_stale_temp_files();
         Ok(store)

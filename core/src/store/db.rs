@@ -256,6 +256,14 @@ pub(crate) fn open(
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        if !exists {
+            // SQLite gives the log and shared-memory files the database file's mode, so
+            // creating it owner-only here keeps all three private.
+            super::private_file()
+                .write(true)
+                .create_new(true)
+                .open(path)?;
+        }
     }
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher logs a failed key check to stderr by default; the typed error says it.

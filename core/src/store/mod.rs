@@ -124,15 +124,7 @@ impl Store {
     /// Opens the store in `dir` with explicit options.
     pub fn open_with(dir: &Path, key: &StoreKey, options: &OpenOptions) -> Result<Store> {
         if options.create {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir)?;
-                // Encrypted or not, nobody else on the machine has business here.
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-                }
-            }
+            create_private_dir(dir)?;
         } else if !dir.join(DB_FILE).exists() {
             return Err(Error::not_found("store", "at the given location"));
         }
@@ -515,8 +507,34 @@ fn settle_locked(state: &mut State) {
 /// Takes the store's lock file, failing at once when another process holds it. The
 /// operating system releases the lock when the process dies, so a crash never leaves
 /// a store locked.
+/// Creates `dir` and any missing parents, each readable by the owner only: encrypted
+/// or not, nobody else on the machine has business in a store. A directory that
+/// already exists keeps its permissions (the user chose them).
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    Ok(())
+}
+
+/// Options that create a store's own files readable and writable by the owner only.
+pub(crate) fn private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 fn lock_dir(dir: &Path) -> Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new()
+    let file = private_file()
         .create(true)
         .truncate(false)
         .write(true)

@@ -71,9 +71,22 @@ fn a_new_store_directory_is_private_to_its_owner() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("new-store");
-    store_in(&store_dir);
+    let store = store_in(&store_dir);
     let mode = std::fs::metadata(&store_dir).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
+    // Its files too, the database's log and shared memory among them.
+    store.create_project("Rätt stöd", Lang::Sv, "Sara").unwrap();
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&store_dir).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert_eq!(mode & 0o077, 0, "{name} is readable by others");
+        seen.push(name);
+    }
+    for name in ["insikt.db", "insikt.db-wal", "insikt.lock", "blobs"] {
+        assert!(seen.iter().any(|s| s == name), "{name} in {seen:?}");
+    }
 }
 
 #[test]
