@@ -460,10 +460,11 @@ fn a_projects_erasures_never_reach_another_projects_documents() {
     assert!(!w.sara.is_erased(&DocKey::Session(session)).unwrap());
     let dir2 = tempfile::tempdir().unwrap();
     let fresh = Store::open(dir2.path(), &StoreKey::generate()).unwrap();
+    // A new member of A's team (need to know: only the team gets the material).
     let code = w
         .hub
         .hub
-        .invite("Region Norr", Role::Researcher, None)
+        .invite_to_project("Region Norr", w.project.as_str(), Role::Researcher)
         .unwrap();
     fresh.enroll(&w.hub.url, &code, "fresh").unwrap();
     fresh.sync_with_hub(&HubSyncOptions::default()).unwrap();
@@ -515,10 +516,11 @@ fn only_a_coordinators_changes_may_touch_the_erasures() {
     let w = world(HubConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let omar = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    // On the team, so that his changes to the project are judged, not ignored.
     let code = w
         .hub
         .hub
-        .invite("Region Norr", Role::Researcher, None)
+        .invite_to_project("Region Norr", w.project.as_str(), Role::Researcher)
         .unwrap();
     omar.enroll(&w.hub.url, &code, "Omar").unwrap();
     omar.sync_with_hub(&HubSyncOptions::default()).unwrap();

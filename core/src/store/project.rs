@@ -12,6 +12,7 @@ use crate::ids::{
     DecisionId, GuideId, IdeaId, MemberId, PersonaId, ProjectId, QuestionId, StakeholderId,
 };
 use crate::time::Timestamp;
+use std::collections::BTreeMap;
 
 const TEAM: &[MemberRole] = &[
     MemberRole::Coordinator,
@@ -47,6 +48,7 @@ impl Store {
             role: MemberRole::Coordinator,
             joined_at: now,
             revoked_at: None,
+            actors: BTreeMap::from([(self.actor_hex().to_string(), true)]),
         };
         doc.members.insert(me.id.to_string(), me);
         let key = DocKey::Project(id.clone());
@@ -76,7 +78,7 @@ impl Store {
             &key,
             project,
             |doc| {
-                let mut p: ProjectDoc = autosurgeon::hydrate(doc)?;
+                let mut p: ProjectDoc = crate::domain::read::hydrate(doc)?;
                 let r = f(&mut p)?;
                 autosurgeon::reconcile(doc, &p)?;
                 Ok(r)
@@ -178,6 +180,7 @@ impl Store {
                 role,
                 joined_at: Timestamp::now(),
                 revoked_at: None,
+                actors: BTreeMap::new(),
             };
             p.members.insert(id.to_string(), m);
             Ok(id)

@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::{AgeBand, ConsentScope, GivenBy, NoteKind, ParticipantRole, SessionKind};
 use crate::ids::ParticipantId;
 use crate::{Lang, NewNote, NewSession};
+use automerge::ReadDoc;
 
 fn key() -> StoreKey {
     StoreKey::from_bytes([7; 32])
@@ -1422,4 +1423,74 @@ mod retention {
             .unwrap();
         assert_eq!(again, crate::store::RetentionReport::default());
     }
+}
+
+/// What a device's own edits touch, as the hub's policy reads them: only the fields
+/// they change (reconciling a whole document must not rewrite the rest, or a team
+/// member's edit would touch the team and be refused).
+#[test]
+fn an_edit_touches_only_what_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_in(dir.path());
+    let (project, _, session) = interview(&s);
+    let key = DocKey::Project(project.clone());
+    let touched_by = |f: &dyn Fn()| -> Vec<String> {
+        let before = {
+            let mut d = automerge::AutoCommit::load(&s.document_bytes(&key).unwrap()).unwrap();
+            d.get_heads()
+        };
+        f();
+        let mut d = automerge::AutoCommit::load(&s.document_bytes(&key).unwrap()).unwrap();
+        let mut paths: Vec<String> = crate::policy::touched(&mut d, &before)
+            .unwrap()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    };
+    let paths = touched_by(&|| {
+        s.set_canvas(&project, Some("Jag vill"), None, None, None)
+            .unwrap()
+    });
+    assert_eq!(paths, vec!["canvas/purpose/#"]);
+    let paths = touched_by(&|| {
+        s.set_step_status(
+            &project,
+            crate::domain::Step::Focus,
+            crate::domain::StepStatus::Done,
+        )
+        .unwrap()
+    });
+    assert!(
+        paths.iter().all(|p| p.starts_with("steps/focus")),
+        "{paths:?}"
+    );
+    let idea = s
+        .add_idea(
+            &project,
+            crate::NewIdea {
+                title: "Fika".into(),
+                description: String::new(),
+                affects: String::new(),
+                hmw: None,
+                round: None,
+            },
+        )
+        .unwrap();
+    let paths = touched_by(&|| s.vote(&project, &idea, 2).unwrap());
+    assert_eq!(paths, vec![format!("ideas/{idea}/votes/{}", s.me())]);
+    let who = crate::policy::Who {
+        writer: crate::policy::Writer::Reviewer,
+        member: Some(s.me().as_str()),
+    };
+    for p in &paths {
+        let path: Vec<crate::policy::Segment> = p
+            .split('/')
+            .map(|k| crate::policy::Segment::Key(k.into()))
+            .collect();
+        assert!(crate::policy::may_write(crate::policy::DocKind::Project, &who, &path).is_ok());
+    }
+    let _ = session;
 }
