@@ -185,6 +185,12 @@ impl HubDocuments {
             .unwrap_or_else(|| DocumentId::of(key))
     }
 
+    /// A document as the hub holds it (automerge bytes), if it holds it.
+    pub fn document_bytes(&mut self, doc: &DocumentId) -> Option<Vec<u8>> {
+        self.meta(doc)?;
+        self.load(doc).ok().map(|d| d.save())
+    }
+
     /// The recorded facts of a document, loading them on first use.
     pub fn meta(&mut self, doc: &DocumentId) -> Option<DocMeta> {
         if let Some(m) = self.meta.get(doc) {
@@ -569,6 +575,11 @@ impl HubDocuments {
             Ok(())
         });
         match outcome {
+            Err(HubError::Core(CoreError::Document(_))) => {
+                // The document no longer says what it is (nothing was stored).
+                self.forget(doc);
+                Ok(refused)
+            }
             Ok(()) => {
                 self.cache.insert(*doc, doc_now);
                 if waiting {

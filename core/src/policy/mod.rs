@@ -111,6 +111,29 @@ const FIELD_AND_PHONE: &[Writer] = &[H, C, R, P];
 /// The root fields only the hub writes (see `store::generation`).
 const LINEAGE: [&str; 3] = ["generation", "retired", "purged_before"];
 
+/// The root fields that say which document this is (see `store::docs::identify`):
+/// a document never gains one its kind does not have, or it would read as another.
+const NAMING: [&str; 7] = [
+    "id",
+    "project_id",
+    "session_id",
+    "participant_id",
+    "code",
+    "kind",
+    "canvas",
+];
+
+/// Whether documents of `kind` have the root field `field`, of those in [`NAMING`].
+fn names_kind(kind: DocKind, field: &str) -> bool {
+    match kind {
+        DocKind::Project => matches!(field, "id" | "canvas"),
+        DocKind::Participant => matches!(field, "id" | "project_id" | "code"),
+        DocKind::Session => matches!(field, "id" | "project_id" | "kind"),
+        DocKind::Material => matches!(field, "project_id" | "session_id" | "participant_id"),
+        DocKind::Inbox => matches!(field, "project_id" | "participant_id"),
+    }
+}
+
 /// Who may write `path` of a document of `kind`, with the reason a refusal gives.
 fn rule(kind: DocKind, path: &[Segment]) -> (&'static [Writer], &'static str) {
     let key = |i: usize| path.get(i).and_then(Segment::key);
@@ -119,6 +142,9 @@ fn rule(kind: DocKind, path: &[Segment]) -> (&'static [Writer], &'static str) {
     };
     if LINEAGE.contains(&field) {
         return (HUB, "only the hub writes a document's generation");
+    }
+    if NAMING.contains(&field) && !names_kind(kind, field) {
+        return (NOBODY, "a document does not take another kind's name");
     }
     match kind {
         DocKind::Project => match field {
@@ -295,5 +321,10 @@ mod tests {
             assert!(!may(kind, C, "generation"));
             assert!(may(kind, H, "retired/#"));
         }
+        // A project that gained a `code` would read as a participant.
+        assert!(!may(DocKind::Project, C, "code"));
+        assert!(!may(DocKind::Session, C, "session_id"));
+        assert!(may(DocKind::Participant, R, "code"));
+        assert!(may(DocKind::Session, R, "kind"));
     }
 }
