@@ -158,6 +158,17 @@ pub enum ProjectCmd {
         /// coordinator, researcher, reviewer or participant.
         #[arg(long)]
         role: String,
+        /// The member id of a device that already has one (`insikt init` on it shows
+        /// it); without it a new member id is made.
+        #[arg(long, value_name = "ID")]
+        member: Option<String>,
+    },
+    /// Make a one-time code that enrolls another device into this project's team
+    /// (`insikt enroll --code` on it; it is on the team after its first sync).
+    Invite {
+        /// researcher, reviewer or coordinator.
+        #[arg(long)]
+        role: String,
     },
     /// Add a stakeholder to the stakeholder map.
     Stakeholder {
@@ -202,6 +213,15 @@ pub enum ParticipantCmd {
         /// Also show the names this device holds (the local-only roster).
         #[arg(long)]
         names: bool,
+        /// Also show each participant's id.
+        #[arg(long)]
+        ids: bool,
+    },
+    /// Make a one-time code that enrolls a young person's own phone into their inbox
+    /// (`insikt enroll --code` on the phone).
+    Invite {
+        /// The participant's code (P-07) or id.
+        participant: String,
     },
     /// Keep the real name behind a code on this device only (never synced or
     /// exported; erased with the participant).
@@ -336,6 +356,17 @@ pub enum DiaryCmd {
     },
     /// Show a participant's inbox.
     Show { participant: String },
+    /// On a young person's own phone: write a diary entry into their inbox.
+    Write {
+        text: String,
+        #[arg(long, default_value = "")]
+        heading: String,
+        /// 1 to 5.
+        #[arg(long)]
+        rating: Option<u8>,
+    },
+    /// On a young person's own phone: their entries and the team's messages.
+    Mine,
 }
 
 #[derive(Subcommand, Debug)]
