@@ -59,7 +59,10 @@ impl HubDocuments {
 
     /// A change written by a registered device of another member is judged by that
     /// member's role too: a coordinator's device passing on what a reviewer wrote
-    /// does not make it a coordinator's change.
+    /// does not make it a coordinator's change. And what only a coordinator writes
+    /// must come from a device every replica can tell is a coordinator's (see
+    /// `policy::team`): the hub takes no team change, retention or erasure that the
+    /// devices would then not believe.
     fn check_authors(
         &mut self,
         kind: DocKind,
@@ -71,6 +74,11 @@ impl HubDocuments {
             return Ok(());
         };
         for t in touches {
+            if coordinators_only(kind, &t.path) && !team.trusts(&t.actor) {
+                return Err(Refusal(
+                    "a coordinator's change must come from a coordinator's registered device",
+                ));
+            }
             let Some(author) = team.member_of_actor(&t.actor) else {
                 continue;
             };
@@ -129,6 +137,18 @@ impl HubDocuments {
         let touches =
             policy::touched(doc, &[]).map_err(|_| Refusal("a change could not be read"))?;
         forged_hub(&touches)?;
+        if kind == DocKind::Project {
+            // The new team, as every replica will read it.
+            let team = insikt_core::policy::team::Team::read(&*doc);
+            if touches
+                .iter()
+                .any(|t| coordinators_only(kind, &t.path) && !team.trusts(&t.actor))
+            {
+                return Err(Refusal(
+                    "a coordinator's change must come from a coordinator's registered device",
+                ));
+            }
+        }
         if writer == Writer::Participant {
             // The skeleton every device writes alike (see `DocCache::insert_with_root`)
             // is the inbox's creation; anything else must be the phone's to write.
@@ -145,6 +165,16 @@ impl HubDocuments {
         schema::check_whole(kind, &*doc)
             .map_err(|_| Refusal("the document does not read as its type"))
     }
+}
+
+/// Whether only coordinators (and the hub) may write `path`.
+fn coordinators_only(kind: DocKind, path: &[insikt_core::policy::Segment]) -> bool {
+    let as_ = |writer| Who {
+        writer,
+        member: None,
+    };
+    policy::may_write(kind, &as_(Writer::Researcher), path).is_err()
+        && policy::may_write(kind, &as_(Writer::Coordinator), path).is_ok()
 }
 
 /// Only the hub writes as the hub.
