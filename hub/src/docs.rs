@@ -647,6 +647,12 @@ impl HubDocuments {
             // and a first generation says nothing of generations.
             return Ok(refused);
         }
+        // Judged before anything is recorded of it (a new project claims its id for
+        // the device's organisation below).
+        if let Err(why) = self.judge_new(device, &mut new_doc, &meta) {
+            eprintln!("insikt-hub: refused a new {} document: {why}", meta.kind);
+            return Ok(refused);
+        }
         match self.project(&project) {
             Some(_) => {
                 if self.access_recorded(device, &meta) != Access::ReadWrite {
@@ -666,10 +672,6 @@ impl HubDocuments {
                 crate::db::audit(&self.db, Some(&device.org), Some(&device.id), "project", "")?;
                 self.projects.remove(&project);
             }
-        }
-        if let Err(why) = self.judge_new(device, &mut new_doc, &meta) {
-            eprintln!("insikt-hub: refused a new {} document: {why}", meta.kind);
-            return Ok(refused);
         }
         self.store(doc, &mut new_doc, &meta, true)?;
         if meta.kind == "project" {
