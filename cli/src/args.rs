@@ -127,6 +127,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
     },
+    /// Join a project's team with a code from `insikt project invite`, on a device
+    /// already enrolled with the hub (a new device uses `enroll --code`).
+    Join {
+        #[arg(long)]
+        code: String,
+    },
     /// Sync with the hub this device enrolled with.
     Sync {
         /// Also fetch previews and originals of photos (thumbnails always come).

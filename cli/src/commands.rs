@@ -101,6 +101,11 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
             ca,
         } => crate::sync::enroll(ctx, hub, code, label, ca.as_deref()),
         Command::Sync { originals } => crate::sync::sync(ctx, *originals),
+        Command::Join { code } => {
+            let project = ctx.store.join_project(code)?;
+            println!("on the team of project {project} from the next `insikt sync`");
+            Ok(())
+        }
         Command::Audit { hub } => {
             let project = ctx.project()?;
             let log = if *hub {

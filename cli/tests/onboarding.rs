@@ -7,10 +7,11 @@ use insikt_hub::{HubConfig, Role, RunningHub};
 use std::path::Path;
 use std::process::{Command, Output};
 
-const KEYS: [&str; 3] = [
+const KEYS: [&str; 4] = [
     "1111111111111111111111111111111111111111111111111111111111111111",
     "2222222222222222222222222222222222222222222222222222222222222222",
     "3333333333333333333333333333333333333333333333333333333333333333",
+    "4444444444444444444444444444444444444444444444444444444444444444",
 ];
 
 fn insikt(dir: &Path, key: &str, args: &[&str]) -> Output {
@@ -127,4 +128,30 @@ fn a_team_and_a_young_persons_phone_join_through_invites() {
     assert!(mine.contains("Tack för att du skrev!"), "{mine}");
     // The phone holds its inbox and nothing of the team's material.
     assert!(phone(&["project", "list"]).is_empty());
+
+    // A tablet enrolled in the organisation before the project existed joins its
+    // team with a code too.
+    let tablet_dir = dir.path().join("tablet");
+    let tablet = |args: &[&str]| run(&tablet_dir, KEYS[3], args);
+    let org_code = hub.hub.invite("Malmö stad", Role::Reviewer, None).unwrap();
+    tablet(&[
+        "enroll",
+        "--hub",
+        &hub.url,
+        "--code",
+        &org_code,
+        "--label",
+        "Surfplatta",
+    ]);
+    tablet(&["sync"]);
+    let refused = insikt(&tablet_dir, KEYS[3], &["search", "fritids"]);
+    assert!(
+        !refused.status.success(),
+        "not on the team yet: no material"
+    );
+    let code = sara(&["project", "invite", "--role", "reviewer"]);
+    tablet(&["join", "--code", &code]);
+    tablet(&["sync"]);
+    let found = tablet(&["search", "fritids"]);
+    assert!(found.contains("lättare"), "{found}");
 }

@@ -306,6 +306,40 @@ pub fn enroll_as(conn: &mut Connection, code: &str, me: &Joining<'_>) -> Result<
     })
 }
 
+/// Redeems a project invite for a device that is already enrolled (in the invite's
+/// organisation): it joins the project's team when it next connects. Returns the
+/// project.
+pub fn join(conn: &mut Connection, device: &Device, code: &str) -> Result<String> {
+    if device.member.is_none() || device.revoked {
+        return Err(HubError::Forbidden("this device cannot join a team"));
+    }
+    let tx = conn.transaction()?;
+    let found: Option<InviteRow> = tx
+        .query_row(
+            "SELECT org, role, participant, expires_at, used_at, project FROM invites WHERE code_hash = ?1",
+            [hash(&normalise(code))],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?;
+    let Some((org, role, _, expires_at, used_at, Some(project))) = found else {
+        return Err(HubError::Unauthorized);
+    };
+    if used_at.is_some() || expires_at < now() || org != device.org {
+        return Err(HubError::Unauthorized);
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO pending_members (device, project, role) VALUES (?1, ?2, ?3)",
+        params![device.id, project, role],
+    )?;
+    tx.execute(
+        "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
+        params![hash(&normalise(code)), now(), device.id],
+    )?;
+    db::audit(&tx, Some(&org), Some(&device.id), "join", &role)?;
+    tx.commit()?;
+    Ok(project)
+}
+
 /// The device a token belongs to; revoked devices and unknown tokens are refused.
 pub fn authenticate(conn: &Connection, token: &str) -> Result<Device> {
     let device = conn

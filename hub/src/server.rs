@@ -7,6 +7,7 @@
 //! - `POST /v1/invites` — a coordinator's device invites a role: `{role, participant?,
 //!   project?}`; with a project, the device that enrolls joins its team.
 //! - `GET  /v1/memberships` — the projects whose team the device is on.
+//! - `POST /v1/join` — an enrolled device redeems a project invite `{code}`.
 //! - `POST /v1/devices/{id}/revoke` — a coordinator revokes a device of their
 //!   organisation; its open connections close at once.
 //! - `GET  /v1/blobs/{hash}` — a blob, when a document the device may read references it.
@@ -231,6 +232,7 @@ impl Hub {
             .route("/v1/enroll", post(enroll))
             .route("/v1/invites", post(invite))
             .route("/v1/memberships", get(memberships))
+            .route("/v1/join", post(join))
             .route("/v1/devices/{id}/revoke", post(revoke))
             .route("/v1/blobs/{hash}", get(blob_get).put(blob_put))
             .route("/v1/blobs/{hash}/status", get(blob_status))
@@ -647,6 +649,25 @@ async fn invite(
             )
         })?;
         Ok(serde_json::json!({ "code": code }))
+    })())
+}
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    code: String,
+}
+
+/// An enrolled device redeems a project invite: it joins the team when it next
+/// connects.
+async fn join(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    Json(req): Json<JoinRequest>,
+) -> Response {
+    json((|| {
+        let me = hub.authenticate(&headers, None)?;
+        let project = hub.admin(|c| auth::join(c, &me, &req.code))?;
+        Ok(serde_json::json!({ "project": project }))
     })())
 }
 

@@ -259,6 +259,26 @@ impl Store {
         }))
     }
 
+    /// Redeems a project invite on a device that is already enrolled with the hub: it
+    /// is on the project's team after its next sync. Returns the project.
+    pub fn join_project(&self, code: &str) -> Result<crate::ids::ProjectId> {
+        #[derive(Deserialize)]
+        struct Joined {
+            project: String,
+        }
+        let http = HubHttp::of(&self.hub_enrollment()?)?;
+        let reply: Joined = http
+            .agent
+            .post(&format!("{}/v1/join", http.url))
+            .header("Authorization", &http.auth())
+            .send_json(serde_json::json!({ "code": code }))
+            .map_err(http_error)?
+            .body_mut()
+            .read_json()
+            .map_err(|_| Error::Sync("the hub's join answer is malformed".into()))?;
+        reply.project.parse()
+    }
+
     fn hub_invite(&self, body: serde_json::Value) -> Result<String> {
         #[derive(Deserialize)]
         struct Invite {
