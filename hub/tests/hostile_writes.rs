@@ -213,6 +213,13 @@ fn a_change_passed_on_by_a_coordinators_device_is_judged_by_its_author() {
     let plain: insikt_core::domain::ProjectDoc = insikt_core::domain::read::hydrate(&doc).unwrap();
     assert_eq!(plain.retention_days, Some(1), "the change arrived");
     assert_eq!(sara.my_role(project).unwrap(), MemberRole::Coordinator);
+    // …and shows the team as it acts on it.
+    let shown = sara.project(project).unwrap();
+    assert_eq!(
+        shown.members[sara.me().as_str()].role,
+        MemberRole::Coordinator
+    );
+    assert!(shown.retention_days.is_none() && shown.erasures.is_empty());
     assert_eq!(sara.retention_period(project).unwrap(), None);
     assert!(!sara.is_erased(&DocKey::Inbox(p04.clone())).unwrap());
     assert_eq!(sara.inbox(p04).unwrap().entries.len(), 1);

@@ -58,9 +58,35 @@ impl Store {
     }
 
     /// The whole project document.
+    ///
+    /// The team, the retention period and the erasures are shown as this device acts
+    /// on them: what a coordinator (or the hub) wrote (see `policy::team`); a role,
+    /// revocation, period or erasure anyone else wrote into the document is not.
     pub fn project(&self, project: &ProjectId) -> Result<ProjectDoc> {
         self.my_role(project)?;
-        self.read(&DocKey::Project(project.clone()))
+        self.inspect(&DocKey::Project(project.clone()), |doc| {
+            let mut p: ProjectDoc = crate::domain::read::hydrate(doc)?;
+            let team = crate::policy::team::Team::read(doc);
+            p.members.retain(|id, m| match team.members.get(id) {
+                Some(t) => match t.role {
+                    Some(role) => {
+                        m.role = role;
+                        if t.active {
+                            m.revoked_at = None;
+                        } else if m.revoked_at.is_none() {
+                            m.revoked_at = Some(m.joined_at);
+                        }
+                        true
+                    }
+                    None => false,
+                },
+                None => false,
+            });
+            p.retention_days = team.retention(doc).unwrap_or(None);
+            let erasures = team.erasures(doc);
+            p.erasures.retain(|key, _| erasures.contains_key(key));
+            Ok(p)
+        })
     }
 
     /// Changes the project document through `f`, as one change.
