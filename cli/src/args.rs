@@ -136,6 +136,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
     },
+    /// Join a project's team with a code from `insikt project invite`, on a device
+    /// already enrolled with the hub (a new device uses `enroll --code`).
+    Join {
+        #[arg(long)]
+        code: String,
+    },
     /// Sync with the hub this device enrolled with.
     Sync {
         /// Also fetch previews and originals of photos (thumbnails always come).
@@ -165,6 +171,17 @@ pub enum ProjectCmd {
     AddMember {
         name: String,
         /// coordinator, researcher, reviewer or participant.
+        #[arg(long)]
+        role: String,
+        /// The member id of a device that already has one (`insikt init` on it shows
+        /// it); without it a new member id is made.
+        #[arg(long, value_name = "ID")]
+        member: Option<String>,
+    },
+    /// Make a one-time code that enrolls another device into this project's team
+    /// (`insikt enroll --code` on it; it is on the team after its first sync).
+    Invite {
+        /// researcher, reviewer or coordinator.
         #[arg(long)]
         role: String,
     },
@@ -211,6 +228,15 @@ pub enum ParticipantCmd {
         /// Also show the names this device holds (the local-only roster).
         #[arg(long)]
         names: bool,
+        /// Also show each participant's id.
+        #[arg(long)]
+        ids: bool,
+    },
+    /// Make a one-time code that enrolls a young person's own phone into their inbox
+    /// (`insikt enroll --code` on the phone).
+    Invite {
+        /// The participant's code (P-07) or id.
+        participant: String,
     },
     /// Keep the real name behind a code on this device only (never synced or
     /// exported; erased with the participant).
@@ -345,6 +371,17 @@ pub enum DiaryCmd {
     },
     /// Show a participant's inbox.
     Show { participant: String },
+    /// On a young person's own phone: write a diary entry into their inbox.
+    Write {
+        text: String,
+        #[arg(long, default_value = "")]
+        heading: String,
+        /// 1 to 5.
+        #[arg(long)]
+        rating: Option<u8>,
+    },
+    /// On a young person's own phone: their entries and the team's messages.
+    Mine,
 }
 
 #[derive(Subcommand, Debug)]

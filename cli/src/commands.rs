@@ -101,6 +101,11 @@ fn dispatch(ctx: &Ctx, command: &Command, dir: &std::path::Path) -> Result<(), E
             ca,
         } => crate::sync::enroll(ctx, hub, code, label, ca.as_deref()),
         Command::Sync { originals } => crate::sync::sync(ctx, *originals),
+        Command::Join { code } => {
+            let project = ctx.store.join_project(code)?;
+            println!("on the team of project {project} from the next `insikt sync`");
+            Ok(())
+        }
         Command::Audit { hub } => {
             let project = ctx.project()?;
             let log = if *hub {
@@ -196,10 +201,19 @@ fn project(ctx: &Ctx, c: &ProjectCmd) -> Result<(), Error> {
             parse::<Step>(step)?,
             parse::<StepStatus>(status)?,
         )?,
-        ProjectCmd::AddMember { name, role } => {
+        ProjectCmd::AddMember { name, role, member } => {
+            let project = ctx.project()?;
+            let role = parse::<MemberRole>(role)?;
+            let id = match member {
+                Some(m) => s.add_member_with_id(&project, parse(m)?, name, role)?,
+                None => s.add_member(&project, name, role)?,
+            };
+            println!("{id}")
+        }
+        ProjectCmd::Invite { role } => {
             println!(
                 "{}",
-                s.add_member(&ctx.project()?, name, parse::<MemberRole>(role)?)?
+                s.invite_to_project(&ctx.project()?, parse::<MemberRole>(role)?)?
             )
         }
         ProjectCmd::Stakeholder { name, ring, note } => {
@@ -260,14 +274,14 @@ fn participant(ctx: &Ctx, c: &ParticipantCmd) -> Result<(), Error> {
                 r.documents, r.notes, r.blobs
             );
         }
-        ParticipantCmd::List { names } => {
+        ParticipantCmd::List { names, ids } => {
             for p in ctx.store.participants(&project)? {
                 let name = match names {
                     true => ctx.store.roster_name(&p.id)?.unwrap_or_default(),
                     false => String::new(),
                 };
                 println!(
-                    "{:<8} {:<14} {:<12} {}{}",
+                    "{:<8} {:<14} {:<12} {}{}{}",
                     p.code,
                     p.role.label(ctx.lang),
                     p.age_band.label(ctx.lang),
@@ -276,9 +290,18 @@ fn participant(ctx: &Ctx, c: &ParticipantCmd) -> Result<(), Error> {
                         String::new()
                     } else {
                         format!("  [{name}]")
+                    },
+                    if *ids {
+                        format!("  {}", p.id)
+                    } else {
+                        String::new()
                     }
                 );
             }
+        }
+        ParticipantCmd::Invite { participant } => {
+            let p = ctx.participant(&project, participant)?;
+            println!("{}", ctx.store.invite_participant_phone(&p)?);
         }
         ParticipantCmd::Name { code, name } => {
             let p = ctx.participant(&project, code)?;
@@ -467,6 +490,31 @@ fn search(ctx: &Ctx, query: &str, limit: u32) -> Result<(), Error> {
 }
 
 fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
+    // A young person's own phone holds no project: only their inbox.
+    match c {
+        DiaryCmd::Write {
+            text,
+            heading,
+            rating,
+        } => {
+            let entry = NewDiaryEntry {
+                session: None,
+                heading: heading.clone(),
+                text: text.clone(),
+                rating: *rating,
+                anonymous: false,
+                photo: None,
+            };
+            println!("{}", ctx.store.submit_own_diary_entry(entry)?);
+            return Ok(());
+        }
+        DiaryCmd::Mine => {
+            let inbox = ctx.store.own_inbox()?;
+            print_inbox(&inbox);
+            return Ok(());
+        }
+        DiaryCmd::Submit { .. } | DiaryCmd::Show { .. } => {}
+    }
     let project = ctx.project()?;
     match c {
         DiaryCmd::Submit {
@@ -495,22 +543,27 @@ fn diary(ctx: &Ctx, c: &DiaryCmd) -> Result<(), Error> {
         }
         DiaryCmd::Show { participant } => {
             let inbox = ctx.store.inbox(&ctx.participant(&project, participant)?)?;
-            for e in inbox.entries.values() {
-                let rating = e.rating.map(|r| format!(" ({r}/5)")).unwrap_or_default();
-                println!(
-                    "{}  {}{}  {}",
-                    e.written_at,
-                    e.heading,
-                    rating,
-                    e.text.as_str()
-                );
-            }
-            for m in inbox.messages.values() {
-                println!("{}  → {}", m.sent_at, m.text.as_str());
-            }
+            print_inbox(&inbox);
         }
+        DiaryCmd::Write { .. } | DiaryCmd::Mine => {}
     }
     Ok(())
+}
+
+fn print_inbox(inbox: &insikt_core::domain::InboxDoc) {
+    for e in inbox.entries.values() {
+        let rating = e.rating.map(|r| format!(" ({r}/5)")).unwrap_or_default();
+        println!(
+            "{}  {}{}  {}",
+            e.written_at,
+            e.heading,
+            rating,
+            e.text.as_str()
+        );
+    }
+    for m in inbox.messages.values() {
+        println!("{}  → {}", m.sent_at, m.text.as_str());
+    }
 }
 
 fn insight(ctx: &Ctx, c: &InsightCmd) -> Result<(), Error> {

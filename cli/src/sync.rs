@@ -61,6 +61,9 @@ pub fn enroll(
         "enrolled with {} as {} (device {})",
         e.url, e.role, e.device_id
     );
+    if let (Some(project), false) = (&e.project, e.role == "participant") {
+        println!("on the team of project {project} from the first `insikt sync`");
+    }
     Ok(())
 }
 
@@ -84,5 +87,17 @@ pub fn sync(ctx: &Ctx, originals: bool) -> Result<(), Error> {
         r.blobs_uploaded,
         r.blobs_downloaded
     );
+    if r.purged > 0 {
+        println!(
+            "{} documents of projects this device is no longer on the team of were removed",
+            r.purged
+        );
+    }
+    for s in &r.set_aside {
+        println!(
+            "set aside (does not read; kept until a later change mends it): {} — {}",
+            s.doc, s.reason
+        );
+    }
     Ok(())
 }

@@ -313,7 +313,66 @@ fn main() {
     );
 
     generations(&store, &sessions[0], &mut rng);
+    policy_checks(&store, &sessions[0], &mut rng);
     drop(store);
+}
+
+/// What the hub's judgement of one message costs (`insikt_core::policy`): the paths
+/// its changes touch, the table, and reading what they touched as its type — against
+/// reading the whole document.
+fn policy_checks(store: &Store, session: &SessionId, rng: &mut StdRng) {
+    use automerge::{AutoCommit, ROOT};
+    use insikt_core::domain::{Note, NoteKind};
+    use insikt_core::ids::{MemberId, NoteId};
+    use insikt_core::policy::{self, schema, DocKind, Who, Writer};
+    use insikt_core::DocKey;
+    println!("\npolicy (the hub judging one message that adds a note; no target in the issues)");
+    let key = DocKey::Session(session.clone());
+    let bytes = store.document_bytes(&key).unwrap();
+    let note = |rng: &mut StdRng| Note {
+        id: NoteId::new(),
+        kind: NoteKind::Observation,
+        text: sentence(rng).into(),
+        author: MemberId::new(),
+        about: None,
+        anchor: Default::default(),
+        tags: Vec::new(),
+        created_at: insikt_core::Timestamp(1),
+        updated_at: insikt_core::Timestamp(1),
+        deleted_at: None,
+    };
+    for notes in [1_000usize, 10_000] {
+        let mut doc = AutoCommit::load(&bytes).unwrap();
+        let map = match automerge::ReadDoc::get(&doc, ROOT, "notes").unwrap() {
+            Some((_, id)) => id,
+            None => unreachable!("a session has notes"),
+        };
+        for _ in 0..notes {
+            note(rng).write_new(&mut doc, &map).unwrap();
+            doc.commit();
+        }
+        let before = doc.get_heads();
+        note(rng).write_new(&mut doc, &map).unwrap();
+        doc.commit();
+        let who = Who {
+            writer: Writer::Researcher,
+            member: None,
+        };
+        let t = Instant::now();
+        let touches = policy::touched(&mut doc, &before).unwrap();
+        policy::check(DocKind::Session, &who, &touches).unwrap();
+        schema::check_touched(DocKind::Session, &doc, &touches).unwrap();
+        let judged = t.elapsed();
+        let t = Instant::now();
+        schema::check_whole(DocKind::Session, &doc).unwrap();
+        let whole = t.elapsed();
+        println!(
+            "  a session of {notes:>6} notes: judging the message {:.2} ms ({} paths); reading the whole session {:.0} ms",
+            ms(judged),
+            touches.len(),
+            ms(whole)
+        );
+    }
 }
 
 /// What purging history costs (`store::generation`): the hub's look at a document's

@@ -9,12 +9,15 @@
 //!   sessions, capture notes, build insights, ideas and tests, and search.
 //! - [`domain`] holds the method's types, which are also the shapes of the synced
 //!   automerge documents (see `docs/documents.md` for the boundaries and why).
+//! - [`policy`] says who may write what in the synced documents, and reads the
+//!   team as every replica should believe it; the hub enforces it, devices follow it.
 //! - [`Error`] is the one error type; its messages never carry personal data.
 
 pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod policy;
 pub mod store;
 pub mod sync;
 pub mod time;

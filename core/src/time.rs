@@ -21,6 +21,11 @@ impl Hydrate for Timestamp {
     fn hydrate_uint(u: u64) -> Result<Self, autosurgeon::HydrateError> {
         Ok(Self(i64::try_from(u).unwrap_or(i64::MAX)))
     }
+
+    /// A JavaScript `Date`, as a stock automerge client stores one.
+    fn hydrate_timestamp(t: i64) -> Result<Self, autosurgeon::HydrateError> {
+        Ok(Self(t))
+    }
 }
 
 impl Timestamp {

@@ -434,7 +434,7 @@ fn hundred_devices() {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     println!(
-        "  {} edits in {:.2} s: {:.0} edits/s through the hub (each fanned out to the project's other three devices)",
+        "  {} edits in {:.2} s: {:.0} edits/s through the hub (each fanned out to the project's other three devices, its team)",
         all.len(),
         wall.as_secs_f64(),
         all.len() as f64 / wall.as_secs_f64()

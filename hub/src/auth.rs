@@ -61,6 +61,9 @@ pub struct Device {
     pub revoked: bool,
     /// The member id the device's store writes under, as it said when enrolling.
     pub member: Option<String>,
+    /// The automerge actor (hex) the device's store writes under, as it said when
+    /// enrolling.
+    pub actor: Option<String>,
 }
 
 /// What enrollment hands the device (the token is shown once, then only its hash
@@ -72,7 +75,8 @@ pub struct Enrollment {
     pub org: String,
     pub role: Role,
     pub participant: Option<String>,
-    /// For a participant's phone: the project their inbox belongs to.
+    /// The project the device joins: a participant's phone's inbox's, or the project
+    /// a team invite was for.
     pub project: Option<String>,
 }
 
@@ -116,10 +120,33 @@ pub fn create_invite(
     participant: Option<&str>,
     created_by: Option<&str>,
 ) -> Result<String> {
+    create_invite_into(conn, org, role, participant, None, created_by)
+}
+
+/// An invite code as [`create_invite`], for a team role in one project: the device
+/// that enrolls with it is on that project's team after its first sync.
+pub fn create_invite_into(
+    conn: &Connection,
+    org: &str,
+    role: Role,
+    participant: Option<&str>,
+    project: Option<&str>,
+    created_by: Option<&str>,
+) -> Result<String> {
     if (role == Role::Participant) != participant.is_some() {
         return Err(HubError::Invalid(
             "a participant invite names the participant, and only it does",
         ));
+    }
+    if let Some(project) = project {
+        if !matches!(role, Role::Coordinator | Role::Researcher | Role::Reviewer) {
+            return Err(HubError::Invalid(
+                "a project invite is for a coordinator, researcher or reviewer",
+            ));
+        }
+        if !db::project_open(conn, project, org)? {
+            return Err(HubError::NotFound("project on this hub (sync first)"));
+        }
     }
     if let Some(p) = participant {
         // The participant must be known to the hub, in a project of this organisation.
@@ -142,9 +169,9 @@ pub fn create_invite(
         .collect();
     let code = format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12]);
     conn.execute(
-        "INSERT INTO invites (code_hash, org, role, participant, created_by, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![hash(&normalise(&code)), org, role.as_str(), participant, created_by, now(), now() + INVITE_VALID_MS],
+        "INSERT INTO invites (code_hash, org, role, participant, created_by, created_at, expires_at, project)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![hash(&normalise(&code)), org, role.as_str(), participant, created_by, now(), now() + INVITE_VALID_MS, project],
     )?;
     db::audit(conn, Some(org), created_by, "invite", role.as_str())?;
     Ok(code)
@@ -154,8 +181,25 @@ fn normalise(code: &str) -> String {
     code.trim().to_ascii_uppercase().replace([' ', '-'], "")
 }
 
-/// An invite as stored: organisation, role, participant, expiry, use.
-type InviteRow = (String, String, Option<String>, i64, Option<i64>);
+/// An invite as stored: organisation, role, participant, expiry, use, project.
+type InviteRow = (
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// What a device says of itself when it enrolls.
+#[derive(Clone, Debug, Default)]
+pub struct Joining<'a> {
+    pub label: &'a str,
+    /// The member id its store writes under.
+    pub member: Option<&'a str>,
+    /// The automerge actor (hex) its store writes under.
+    pub actor: Option<&'a str>,
+}
 
 /// Redeems an invite code: a new device with a fresh token. A code works once.
 pub fn enroll(
@@ -164,23 +208,53 @@ pub fn enroll(
     label: &str,
     member: Option<&str>,
 ) -> Result<Enrollment> {
-    let label: String = label.trim().chars().take(100).collect();
-    let member: Option<String> = member.map(|m| m.trim().chars().take(64).collect());
+    enroll_as(
+        conn,
+        code,
+        &Joining {
+            label,
+            member,
+            actor: None,
+        },
+    )
+}
+
+/// As [`enroll`], with the device's actor: a device invited into a project is
+/// written into its team (with that actor) at its first sync.
+pub fn enroll_as(conn: &mut Connection, code: &str, me: &Joining<'_>) -> Result<Enrollment> {
+    let label: String = me.label.trim().chars().take(100).collect();
+    let member: Option<String> = me.member.map(|m| m.trim().chars().take(64).collect());
+    let actor: Option<String> = me
+        .actor
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| a.len() <= 64 && !a.is_empty() && a.chars().all(|c| c.is_ascii_hexdigit()));
     let tx = conn.transaction()?;
     let found: Option<InviteRow> = tx
         .query_row(
-            "SELECT org, role, participant, expires_at, used_at FROM invites WHERE code_hash = ?1",
+            "SELECT org, role, participant, expires_at, used_at, project FROM invites WHERE code_hash = ?1",
             [hash(&normalise(code))],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
         .optional()?;
-    let Some((org, role, participant, expires_at, used_at)) = found else {
+    let Some((org, role, participant, expires_at, used_at, invited_to)) = found else {
         return Err(HubError::Unauthorized);
     };
     if used_at.is_some() || expires_at < now() {
         return Err(HubError::Unauthorized);
     }
     let role = Role::parse(&role)?;
+    // A member id is one device's: another device claiming it would be counted on
+    // that member's teams.
+    if let Some(m) = &member {
+        let taken = tx
+            .prepare_cached("SELECT 1 FROM devices WHERE member = ?1 AND revoked_at IS NULL")?
+            .exists([m])?;
+        if taken {
+            return Err(HubError::Invalid(
+                "another device is enrolled under this device's member id",
+            ));
+        }
+    }
     let project: Option<String> = match &participant {
         Some(p) => tx
             .query_row(
@@ -189,14 +263,14 @@ pub fn enroll(
                 |r| r.get(0),
             )
             .optional()?,
-        None => None,
+        None => invited_to.clone(),
     };
     let device_id = format!("device-{}", uuid_like());
     let token_bytes: [u8; 32] = rand::rng().random();
     let token = format!("ikt_{}", hex::encode(token_bytes));
     tx.execute(
-        "INSERT INTO devices (id, org, role, participant, label, token_hash, created_at, member)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO devices (id, org, role, participant, label, token_hash, created_at, member, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             device_id,
             org,
@@ -205,9 +279,17 @@ pub fn enroll(
             label,
             hash(&token),
             now(),
-            member
+            member,
+            actor
         ],
     )?;
+    if let (Some(p), Some(_)) = (&invited_to, &member) {
+        // Written into the project's team when the device first connects.
+        tx.execute(
+            "INSERT OR REPLACE INTO pending_members (device, project, role) VALUES (?1, ?2, ?3)",
+            params![device_id, p, role.as_str()],
+        )?;
+    }
     tx.execute(
         "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
         params![hash(&normalise(code)), now(), device_id],
@@ -224,11 +306,45 @@ pub fn enroll(
     })
 }
 
+/// Redeems a project invite for a device that is already enrolled (in the invite's
+/// organisation): it joins the project's team when it next connects. Returns the
+/// project.
+pub fn join(conn: &mut Connection, device: &Device, code: &str) -> Result<String> {
+    if device.member.is_none() || device.revoked {
+        return Err(HubError::Forbidden("this device cannot join a team"));
+    }
+    let tx = conn.transaction()?;
+    let found: Option<InviteRow> = tx
+        .query_row(
+            "SELECT org, role, participant, expires_at, used_at, project FROM invites WHERE code_hash = ?1",
+            [hash(&normalise(code))],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?;
+    let Some((org, role, _, expires_at, used_at, Some(project))) = found else {
+        return Err(HubError::Unauthorized);
+    };
+    if used_at.is_some() || expires_at < now() || org != device.org {
+        return Err(HubError::Unauthorized);
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO pending_members (device, project, role) VALUES (?1, ?2, ?3)",
+        params![device.id, project, role],
+    )?;
+    tx.execute(
+        "UPDATE invites SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
+        params![hash(&normalise(code)), now(), device.id],
+    )?;
+    db::audit(&tx, Some(&org), Some(&device.id), "join", &role)?;
+    tx.commit()?;
+    Ok(project)
+}
+
 /// The device a token belongs to; revoked devices and unknown tokens are refused.
 pub fn authenticate(conn: &Connection, token: &str) -> Result<Device> {
     let device = conn
         .query_row(
-            "SELECT id, org, role, participant, label, revoked_at, member FROM devices WHERE token_hash = ?1",
+            "SELECT id, org, role, participant, label, revoked_at, member, actor FROM devices WHERE token_hash = ?1",
             [hash(token)],
             row_to_device,
         )
@@ -262,13 +378,14 @@ fn row_to_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         label: r.get(4)?,
         revoked: r.get::<_, Option<i64>>(5)?.is_some(),
         member: r.get(6)?,
+        actor: r.get(7)?,
     })
 }
 
 /// A device by id.
 pub fn device(conn: &Connection, id: &str) -> Result<Device> {
     conn.query_row(
-        "SELECT id, org, role, participant, label, revoked_at, member FROM devices WHERE id = ?1",
+        "SELECT id, org, role, participant, label, revoked_at, member, actor FROM devices WHERE id = ?1",
         [id],
         row_to_device,
     )
@@ -279,7 +396,7 @@ pub fn device(conn: &Connection, id: &str) -> Result<Device> {
 /// The devices of an organisation.
 pub fn devices(conn: &Connection, org: &str) -> Result<Vec<Device>> {
     let mut stmt = conn.prepare(
-        "SELECT id, org, role, participant, label, revoked_at, member FROM devices WHERE org = ?1 ORDER BY created_at",
+        "SELECT id, org, role, participant, label, revoked_at, member, actor FROM devices WHERE org = ?1 ORDER BY created_at",
     )?;
     let rows = stmt.query_map([org], row_to_device)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -143,6 +143,20 @@ pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
     add_column(&conn, "devices", "member", "TEXT")?;
     // The retention period the sweep last saw for a project.
     add_column(&conn, "projects", "retention_days", "INTEGER")?;
+    // The automerge actor a device's store writes under, as it said when enrolling:
+    // the hub registers it in the projects the device's member is on.
+    add_column(&conn, "devices", "actor", "TEXT")?;
+    // The project an invite enrolls a device into.
+    add_column(&conn, "invites", "project", "TEXT")?;
+    // Devices enrolled into a project, until the hub has written them into its team.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS pending_members (
+             device TEXT NOT NULL,
+             project TEXT NOT NULL,
+             role TEXT NOT NULL,
+             PRIMARY KEY (device, project)
+         ) WITHOUT ROWID;",
+    )?;
     Ok(conn)
 }
 

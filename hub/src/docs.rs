@@ -5,16 +5,18 @@
 
 use automerge::sync::{self, SyncDoc};
 use automerge::AutoCommit;
-use insikt_core::domain::Erasure;
 use insikt_core::sync::{Access, ConnId, DocumentId, Documents, Received};
 use insikt_core::{DocKey, Error as CoreError};
 use insikt_media::{BlobHash, BlobStore};
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::auth::{Device, Role};
 use crate::db::now;
 use crate::error::{HubError, Result};
+
+mod checks;
+mod team;
 
 /// What the hub records of a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,24 +62,27 @@ pub struct HubDocuments {
     projects: HashMap<String, ProjectAccess>,
     conns: HashMap<ConnId, Device>,
     /// Documents erased by the last message or replaced by a new generation (both
-    /// the old and the new id), for the engine to stop or start sharing.
+    /// the old and the new id), or changed by the hub itself (a device joining a
+    /// team), for the engine to stop, start or go on sharing.
     erased_now: Vec<DocumentId>,
     /// How many incremental chunks each loaded document has stored after its snapshot.
     chunks: HashMap<DocumentId, u32>,
+    /// Each project's team as its document reads (see `team.rs`), until it changes.
+    teams: HashMap<String, insikt_core::policy::team::Team>,
+    /// Documents refused to a connection (a change the policy forbids): not talked
+    /// about again on it, so a device holding a refused change does not offer it
+    /// over and over.
+    refused: HashSet<(ConnId, DocumentId)>,
 }
 
 /// After this many increments a document is rewritten as one snapshot.
 const COMPACT_AFTER: u32 = 64;
 
-/// What `role` may do with a document of `kind` about `subject`, in a project the
-/// device's organisation takes part in.
-pub fn policy(device: &Device, kind: &str, subject: Option<&str>) -> Access {
+/// What a coach or a participant's phone may do with a document of `kind` about
+/// `subject`, in a project its organisation takes part in (team devices: see
+/// `HubDocuments::team_access`, which needs the project's team).
+fn outside_team(device: &Device, kind: &str, subject: Option<&str>) -> Access {
     match device.role {
-        Role::Coordinator | Role::Researcher => Access::ReadWrite,
-        Role::Reviewer => match kind {
-            "project" => Access::ReadWrite,
-            _ => Access::Read,
-        },
         Role::Coach => match kind {
             "project" => Access::Read,
             _ => Access::None,
@@ -86,6 +91,7 @@ pub fn policy(device: &Device, kind: &str, subject: Option<&str>) -> Access {
             ("inbox", Some(s), Some(p)) if s == p => Access::ReadWrite,
             _ => Access::None,
         },
+        Role::Coordinator | Role::Researcher | Role::Reviewer => Access::None,
     }
 }
 
@@ -111,18 +117,29 @@ impl HubDocuments {
             conns: HashMap::new(),
             erased_now: Vec::new(),
             chunks: HashMap::new(),
+            teams: HashMap::new(),
+            refused: HashSet::new(),
         })
     }
 
-    /// Binds a connection to the device that authenticated it.
+    /// Binds a connection to the device that authenticated it; a device invited into
+    /// a project joins its team now (see `team.rs`).
     pub fn attach(&mut self, conn: ConnId, device: Device) {
+        self.welcome(&device);
         self.conns.insert(conn, device);
+    }
+
+    /// Drops what is in memory of a document: it reloads as stored.
+    fn forget(&mut self, doc: &DocumentId) {
+        self.cache.remove(doc);
+        self.chunks.remove(doc);
     }
 
     /// Forgets a connection.
     pub fn detach(&mut self, conn: ConnId) {
         self.conns.remove(&conn);
         self.provisional.retain(|(c, _), _| *c != conn);
+        self.refused.retain(|(c, _)| *c != conn);
     }
 
     /// The connections of a device.
@@ -166,6 +183,12 @@ impl HubDocuments {
         found
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| DocumentId::of(key))
+    }
+
+    /// A document as the hub holds it (automerge bytes), if it holds it.
+    pub fn document_bytes(&mut self, doc: &DocumentId) -> Option<Vec<u8>> {
+        self.meta(doc)?;
+        self.load(doc).ok().map(|d| d.save())
     }
 
     /// The recorded facts of a document, loading them on first use.
@@ -240,18 +263,20 @@ impl HubDocuments {
         }
     }
 
-    /// What the device on `conn` may do with a recorded document.
+    /// What the device on `conn` may do with a recorded document: nothing outside
+    /// the projects open to its organisation; inside, a team device what its role on
+    /// the project's team allows (need to know), a coach the project, a young
+    /// person's phone their own inbox.
     fn access_recorded(&mut self, device: &Device, meta: &DocMeta) -> Access {
-        if device.role != Role::Participant && !self.project_open_to(&meta.project, device) {
+        if !self.project_open_to(&meta.project, device) {
             return Access::None;
         }
-        if device.role == Role::Participant {
-            // A participant's own inbox, in a project of their organisation.
-            if !self.project_open_to(&meta.project, device) {
-                return Access::None;
+        match device.role {
+            Role::Coordinator | Role::Researcher | Role::Reviewer => self.team_access(device, meta),
+            Role::Coach | Role::Participant => {
+                outside_team(device, meta.kind, meta.subject.as_deref())
             }
         }
-        policy(device, meta.kind, meta.subject.as_deref())
     }
 
     /// Whether a device may read the blob `hash`: some document it may read
@@ -408,10 +433,10 @@ impl HubDocuments {
     /// Destroys the documents named in a project's erasures, with the blobs only
     /// they referenced, and refuses them from now on.
     fn honour_erasures(&mut self, project: &str, project_doc: &AutoCommit) -> Result<()> {
-        let erasures: BTreeMap<String, Erasure> =
-            autosurgeon::hydrate_prop(project_doc, automerge::ROOT, "erasures").unwrap_or_default();
-        for erasure in erasures.values() {
-            for name in &erasure.documents {
+        // As every replica reads them: those a coordinator recorded.
+        let erasures = insikt_core::policy::team::Team::read(project_doc).erasures(project_doc);
+        for documents in erasures.values() {
+            for name in documents {
                 let Ok(key) = name.parse::<DocKey>() else {
                     continue;
                 };
@@ -499,7 +524,11 @@ impl HubDocuments {
         }
     }
 
-    /// Applies a sync message to a recorded document.
+    /// Applies a sync message to a recorded document. What its new changes touch is
+    /// judged (see `checks.rs`); a message that breaks the policy, or leaves the
+    /// document unreadable, is dropped whole and the document refused to this peer,
+    /// whose connection goes on. Changes waiting for others the peer did not send are
+    /// never kept (they would be judged later as someone else's).
     fn receive_recorded(
         &mut self,
         device: &Device,
@@ -508,59 +537,55 @@ impl HubDocuments {
         state: &mut sync::State,
         message: sync::Message,
     ) -> Result<Received> {
-        let is_project = meta.kind == "project";
-        let coordinator = device.role == Role::Coordinator;
+        let refused = Received {
+            changed: false,
+            refused: true,
+        };
         let loaded = self.load(doc)?;
         let before = loaded.get_heads();
-        if is_project && !coordinator && !message.changes.is_empty() {
-            // Only coordinators erase: apply to a copy first, and refuse a message
-            // whose changes touch the recorded erasures in any way (an entry, the map
-            // itself), or that leaves changes waiting for others this peer did not
-            // send (they could touch them once a coordinator's connection brings the
-            // rest).
-            let mut copy = loaded.fork();
-            let mut probe = state.clone();
-            copy.sync()
-                .receive_sync_message(&mut probe, message.clone())
-                .map_err(CoreError::from)?;
-            if !copy.get_missing_deps(&[]).is_empty() {
-                return Err(HubError::Forbidden(
-                    "changes that depend on changes not sent",
-                ));
-            }
-            let after = copy.get_heads();
-            if touches_erasures(&mut copy, &before, &after) {
-                return Err(HubError::Forbidden("only a coordinator records erasures"));
-            }
-        }
         loaded
             .sync()
             .receive_sync_message(state, message)
             .map_err(CoreError::from)?;
+        let waiting = !loaded.get_missing_deps(&[]).is_empty();
         if loaded.get_heads() == before {
+            if waiting {
+                self.forget(doc);
+            }
             return Ok(Received::default());
         }
         if insikt_core::store::generation::touches_lineage(loaded, &before)? {
             // Only the hub writes a document's generation: drop what was applied (the
             // document reloads as stored) and refuse this document to the sender; the
             // rest of its connection goes on.
-            self.cache.remove(doc);
-            self.chunks.remove(doc);
-            return Ok(Received {
-                changed: false,
-                refused: true,
-            });
+            self.forget(doc);
+            return Ok(refused);
+        }
+        if let Err(why) = self.judge(device, doc, meta, &before) {
+            self.forget(doc);
+            eprintln!("insikt-hub: refused a {} change: {why}", meta.kind);
+            return Ok(refused);
         }
         let mut doc_now = std::mem::take(self.load(doc)?);
         let outcome = self.store(doc, &mut doc_now, meta, false).and_then(|()| {
-            if is_project {
+            if meta.kind == "project" {
+                self.teams.remove(&meta.project);
                 self.honour_erasures(&meta.project, &doc_now)?;
             }
             Ok(())
         });
         match outcome {
+            Err(HubError::Core(CoreError::Document(_))) => {
+                // The document no longer says what it is (nothing was stored).
+                self.forget(doc);
+                Ok(refused)
+            }
             Ok(()) => {
                 self.cache.insert(*doc, doc_now);
+                if waiting {
+                    // What waits for missing changes goes; what was applied is stored.
+                    self.forget(doc);
+                }
                 Ok(Received {
                     changed: true,
                     refused: false,
@@ -569,8 +594,7 @@ impl HubDocuments {
             Err(e) => {
                 // What was applied but not stored is dropped: the document reloads from
                 // the database, and the peer (whose connection closes) sends it again.
-                self.cache.remove(doc);
-                self.chunks.remove(doc);
+                self.forget(doc);
                 Err(e)
             }
         }
@@ -623,6 +647,12 @@ impl HubDocuments {
             // and a first generation says nothing of generations.
             return Ok(refused);
         }
+        // Judged before anything is recorded of it (a new project claims its id for
+        // the device's organisation below).
+        if let Err(why) = self.judge_new(device, &mut new_doc, &meta) {
+            eprintln!("insikt-hub: refused a new {} document: {why}", meta.kind);
+            return Ok(refused);
+        }
         match self.project(&project) {
             Some(_) => {
                 if self.access_recorded(device, &meta) != Access::ReadWrite {
@@ -643,14 +673,9 @@ impl HubDocuments {
                 self.projects.remove(&project);
             }
         }
-        if meta.kind == "project"
-            && !erasures_of(&new_doc).is_empty()
-            && device.role != Role::Coordinator
-        {
-            return Ok(refused);
-        }
         self.store(doc, &mut new_doc, &meta, true)?;
         if meta.kind == "project" {
+            self.teams.remove(&meta.project);
             self.honour_erasures(&meta.project, &new_doc)?;
         }
         self.meta.insert(*doc, meta);
@@ -675,33 +700,6 @@ fn unreferenced(tx: &Connection, hashes: Vec<String>) -> Result<Vec<String>> {
         }
     }
     Ok(orphans)
-}
-
-/// Whether the changes between `before` and `after` touch the project's erasures.
-fn touches_erasures(
-    doc: &mut AutoCommit,
-    before: &[automerge::ChangeHash],
-    after: &[automerge::ChangeHash],
-) -> bool {
-    use automerge::{PatchAction, Prop};
-    doc.diff(before, after).iter().any(|p| {
-        let under = p
-            .path
-            .first()
-            .is_some_and(|(_, prop)| matches!(prop, Prop::Map(k) if k == "erasures"));
-        let at_root = p.obj == automerge::ROOT
-            && match &p.action {
-                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-                    key == "erasures"
-                }
-                _ => false,
-            };
-        under || at_root
-    })
-}
-
-fn erasures_of(doc: &AutoCommit) -> BTreeMap<String, Erasure> {
-    autosurgeon::hydrate_prop(doc, automerge::ROOT, "erasures").unwrap_or_default()
 }
 
 impl Documents for HubDocuments {
@@ -741,11 +739,17 @@ impl Documents for HubDocuments {
             rows.flatten().collect()
         };
         let mut out = Vec::new();
-        for (id, name, _, subject) in rows {
+        for (id, name, project, subject) in rows {
             let (Ok(id), Ok(key)) = (id.parse::<DocumentId>(), name.parse::<DocKey>()) else {
                 continue;
             };
-            if policy(&device, key.kind(), subject.as_deref()) != Access::None {
+            let meta = DocMeta {
+                name,
+                kind: key.kind(),
+                project,
+                subject,
+            };
+            if self.access_recorded(&device, &meta) != Access::None {
                 out.push(id);
             }
         }
@@ -756,7 +760,7 @@ impl Documents for HubDocuments {
         let Some(device) = self.conns.get(&conn).cloned() else {
             return Access::None;
         };
-        if device.revoked || self.tombstones.contains(doc) {
+        if device.revoked || self.tombstones.contains(doc) || self.refused.contains(&(conn, *doc)) {
             return Access::None;
         }
         match self.meta(doc) {
@@ -819,6 +823,9 @@ impl Documents for HubDocuments {
             Some(meta) => self.receive_recorded(&device, doc, &meta, state, message),
             None => self.receive_new(conn, &device, doc, state, message),
         };
+        if matches!(outcome, Ok(Received { refused: true, .. })) {
+            self.refused.insert((conn, *doc));
+        }
         outcome.map_err(to_core)
     }
 }
@@ -879,9 +886,6 @@ impl HubDocuments {
             let Ok(id) = id.parse::<DocumentId>() else {
                 continue;
             };
-            let doc = self.load(&id)?;
-            let days: Option<u32> =
-                autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "retention_days").unwrap_or(None);
             // A period set or changed since the last sweep: every document of the
             // project is looked at again.
             let seen: Option<Option<u32>> = self
@@ -892,6 +896,16 @@ impl HubDocuments {
                     |r| r.get(0),
                 )
                 .optional()?;
+            let doc = self.load(&id)?;
+            // The period a coordinator set, at least a day. One that does not read as a
+            // number of days is not "no period": the last one seen stays in force.
+            let days = match insikt_core::policy::team::Team::read(&*doc).retention(&*doc) {
+                Ok(days) => days,
+                Err(why) => {
+                    eprintln!("insikt-hub: a project's {why}; the last period seen stays");
+                    seen.flatten()
+                }
+            };
             if seen.is_some_and(|seen| seen != days) {
                 let tx = self.db.unchecked_transaction()?;
                 tx.execute(

@@ -47,6 +47,9 @@ enum Command {
         /// For a participant's phone: the participant's id.
         #[arg(long)]
         participant: Option<String>,
+        /// For a team device: the project whose team it joins.
+        #[arg(long)]
+        project: Option<String>,
     },
     /// Devices.
     Device {
@@ -128,8 +131,12 @@ fn run(cli: Cli) -> insikt_hub::Result<()> {
             org,
             role,
             participant,
+            project,
         } => {
-            let code = hub.invite(&org, Role::parse(&role)?, participant.as_deref())?;
+            let code = match project {
+                Some(p) => hub.invite_to_project(&org, &p, Role::parse(&role)?)?,
+                None => hub.invite(&org, Role::parse(&role)?, participant.as_deref())?,
+            };
             println!("{code}");
             Ok(())
         }

@@ -4,7 +4,10 @@
 //!   token goes in `Authorization: Bearer` or, for clients that cannot set headers,
 //!   the `token` query parameter.
 //! - `POST /v1/enroll` — `{code, label}` → the device's id and token (shown once).
-//! - `POST /v1/invites` — a coordinator's device invites a role: `{role, participant?}`.
+//! - `POST /v1/invites` — a coordinator's device invites a role: `{role, participant?,
+//!   project?}`; with a project, the device that enrolls joins its team.
+//! - `GET  /v1/memberships` — the projects whose team the device is on.
+//! - `POST /v1/join` — an enrolled device redeems a project invite `{code}`.
 //! - `POST /v1/devices/{id}/revoke` — a coordinator revokes a device of their
 //!   organisation; its open connections close at once.
 //! - `GET  /v1/blobs/{hash}` — a blob, when a document the device may read references it.
@@ -159,6 +162,16 @@ impl Hub {
         })
     }
 
+    /// An invite code for `role` on the team of `project`, in the organisation `org`
+    /// (name or id): the device that enrolls with it joins the team when it first
+    /// connects.
+    pub fn invite_to_project(&self, org: &str, project: &str, role: Role) -> Result<String> {
+        self.admin(|c| {
+            let org = crate::db::org_id(c, org)?;
+            auth::create_invite_into(c, &org, role, None, Some(project), None)
+        })
+    }
+
     /// Opens a project to another organisation (the project must allow crossing).
     pub fn share_project(&self, project: &str, org: &str) -> Result<()> {
         self.admin(|c| {
@@ -218,6 +231,8 @@ impl Hub {
             .route("/v1/sync", get(sync_socket))
             .route("/v1/enroll", post(enroll))
             .route("/v1/invites", post(invite))
+            .route("/v1/memberships", get(memberships))
+            .route("/v1/join", post(join))
             .route("/v1/devices/{id}/revoke", post(revoke))
             .route("/v1/blobs/{hash}", get(blob_get).put(blob_put))
             .route("/v1/blobs/{hash}/status", get(blob_status))
@@ -581,10 +596,18 @@ struct EnrollRequest {
     /// The member id the device's store writes under.
     #[serde(default)]
     member: Option<String>,
+    /// The automerge actor (hex) the device's store writes under.
+    #[serde(default)]
+    actor: Option<String>,
 }
 
 async fn enroll(State(hub): State<Hub>, Json(req): Json<EnrollRequest>) -> Response {
-    match hub.admin(|c| auth::enroll(c, &req.code, &req.label, req.member.as_deref())) {
+    let me = auth::Joining {
+        label: &req.label,
+        member: req.member.as_deref(),
+        actor: req.actor.as_deref(),
+    };
+    match hub.admin(|c| auth::enroll_as(c, &req.code, &me)) {
         Ok(e) => Json(e).into_response(),
         Err(e) => e.into_response(),
     }
@@ -594,6 +617,9 @@ async fn enroll(State(hub): State<Hub>, Json(req): Json<EnrollRequest>) -> Respo
 struct InviteRequest {
     role: Role,
     participant: Option<String>,
+    /// The project whose team the invited device joins.
+    #[serde(default)]
+    project: Option<String>,
 }
 
 async fn invite(
@@ -603,16 +629,54 @@ async fn invite(
 ) -> Response {
     json((|| {
         let me = hub.coordinator(&headers, "only a coordinator invites")?;
+        if let Some(project) = &req.project {
+            // Into a project's team: only a coordinator on that team.
+            let role = lock(&hub.shared.core).docs.team_role(&me, project);
+            if role != Some(insikt_core::domain::MemberRole::Coordinator) {
+                return Err(HubError::Forbidden(
+                    "only a coordinator on the project's team invites to it",
+                ));
+            }
+        }
         let code = hub.admin(|c| {
-            auth::create_invite(
+            auth::create_invite_into(
                 c,
                 &me.org,
                 req.role,
                 req.participant.as_deref(),
+                req.project.as_deref(),
                 Some(&me.id),
             )
         })?;
         Ok(serde_json::json!({ "code": code }))
+    })())
+}
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    code: String,
+}
+
+/// An enrolled device redeems a project invite: it joins the team when it next
+/// connects.
+async fn join(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    Json(req): Json<JoinRequest>,
+) -> Response {
+    json((|| {
+        let me = hub.authenticate(&headers, None)?;
+        let project = hub.admin(|c| auth::join(c, &me, &req.code))?;
+        Ok(serde_json::json!({ "project": project }))
+    })())
+}
+
+/// The projects whose team the device is on: what it may hold material of.
+async fn memberships(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    json((|| {
+        let me = hub.authenticate(&headers, None)?;
+        let projects = lock(&hub.shared.core).docs.memberships(&me)?;
+        Ok(serde_json::json!({ "projects": projects }))
     })())
 }
 

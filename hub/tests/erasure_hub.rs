@@ -176,12 +176,15 @@ fn an_erasure_travels_through_the_hub_and_a_stale_phone_cannot_bring_it_back() {
         assert!(!contains(&dump, gone), "{gone} survived on the hub");
     }
     assert!(contains(&dump, "P-08 berättar"));
-    // A fresh device of the team never sees any of it.
+    // A fresh device of the team never sees any of it (invited into the team: only
+    // the team gets the material).
     let fresh = open("fresh");
     fresh
         .enroll(
             &hub.url,
-            &hub.hub.invite("Region Syd", Role::Reviewer, None).unwrap(),
+            &hub.hub
+                .invite_to_project("Region Syd", project.as_str(), Role::Reviewer)
+                .unwrap(),
             "Fresh",
         )
         .unwrap();

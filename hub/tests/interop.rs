@@ -183,7 +183,16 @@ fn a_stock_js_client_reads_and_edits_a_project_through_the_hub() {
     sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
 
     // A researcher's token in the URL: the stock client finds the project and prints it.
-    let token = enroll_token(&hub, "Region Väst", Role::Researcher);
+    // (Invited into the project's team: only its team writes the project.)
+    let token = {
+        let code = hub
+            .hub
+            .invite_to_project("Region Väst", project.as_str(), Role::Researcher)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+        s.enroll(&hub.url, &code, "interop").unwrap().token
+    };
     let key = DocKey::Project(project.clone());
     let doc = DocumentId::of(&key);
     let out = js_client(&hub_ws(&hub, &token), &doc, None);

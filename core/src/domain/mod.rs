@@ -10,6 +10,7 @@ mod media;
 mod participant;
 mod project;
 mod prose;
+pub mod read;
 mod session;
 
 pub use consent::{ConsentRecord, ConsentScope, ConsentState, GivenBy};

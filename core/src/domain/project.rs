@@ -168,6 +168,11 @@ pub struct Member {
     pub role: MemberRole,
     pub joined_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// The automerge actors (hex) of this member's devices, registered by the
+    /// project's creator, a coordinator or the hub: how every replica tells who wrote
+    /// a change to the team (see `policy::team`).
+    #[autosurgeon(missing = "Default::default")]
+    pub actors: BTreeMap<String, bool>,
 }
 
 /// A persona card (a fictional, composite person; never a real participant).

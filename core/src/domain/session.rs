@@ -76,7 +76,7 @@ pub struct NoteAnchor {
     #[autosurgeon(missing = "Default::default")]
     pub stage: Option<JourneyStage>,
     /// The emotional curve of a journey, from -2 (very low) to +2 (very high).
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "super::read::small_signed")]
     pub emotion: Option<i8>,
     /// The photo or recording the note is about; for a transcript segment, its
     /// recording, with the time span in milliseconds.

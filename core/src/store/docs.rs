@@ -227,13 +227,13 @@ impl DocCache {
 /// (a project or a participant by `id`; a session by `id` with its `kind`; material
 /// by `session_id` and `participant_id`; an inbox by `participant_id`).
 pub(crate) fn identify(doc: &AutoCommit) -> Result<DocKey> {
+    // A string or a text object (what a stock JS client writes): the same name.
     let text = |field: &str| -> Result<Option<String>> {
-        match doc.get(ROOT, field)? {
-            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-                automerge::ScalarValue::Str(t) => Ok(Some(t.to_string())),
-                _ => Err(Error::Document(format!("{field} is not text"))),
-            },
-            Some(_) => Err(Error::Document(format!("{field} is not text"))),
+        match crate::domain::read::text_at(doc, &ROOT, field)? {
+            Some(t) => Ok(Some(t)),
+            None if doc.get(ROOT, field)?.is_some() => {
+                Err(Error::Document(format!("{field} is not text")))
+            }
             None => Ok(None),
         }
     };
@@ -385,18 +385,18 @@ pub fn describe(doc: &AutoCommit) -> Result<DocumentInfo> {
     let attachments: Vec<Attachment> = match &key {
         DocKey::Project(_) => {
             let ideas: std::collections::BTreeMap<String, crate::domain::Idea> =
-                autosurgeon::hydrate_prop(doc, ROOT, "ideas")?;
+                crate::domain::read::hydrate_prop(doc, ROOT, "ideas")?;
             ideas.into_values().filter_map(|i| i.sketch).collect()
         }
         DocKey::Participant(_) => Vec::new(),
         DocKey::Session(_) | DocKey::Material(..) => {
             let found: std::collections::BTreeMap<String, Attachment> =
-                autosurgeon::hydrate_prop(doc, ROOT, "attachments")?;
+                crate::domain::read::hydrate_prop(doc, ROOT, "attachments")?;
             found.into_values().collect()
         }
         DocKey::Inbox(_) => {
             let entries: std::collections::BTreeMap<String, crate::domain::DiaryEntry> =
-                autosurgeon::hydrate_prop(doc, ROOT, "entries")?;
+                crate::domain::read::hydrate_prop(doc, ROOT, "entries")?;
             entries.into_values().filter_map(|e| e.photo).collect()
         }
     };

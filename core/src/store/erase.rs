@@ -127,16 +127,16 @@ impl Store {
         &self,
         project: &crate::ids::ProjectId,
     ) -> Result<usize> {
-        let recorded: BTreeMap<String, Erasure> = {
-            let mut guard = self.lock();
-            let State { conn, cache, .. } = &mut *guard;
-            let doc = cache.get(conn, &DocKey::Project(project.clone()))?;
-            autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "erasures").unwrap_or_default()
-        };
+        // Only what a coordinator recorded: an erasure anyone else wrote into the
+        // project destroys nothing here (see `policy::team`).
+        let recorded: BTreeMap<String, Vec<String>> = self
+            .inspect(&DocKey::Project(project.clone()), |doc| {
+                Ok(crate::policy::team::Team::read(doc).erasures(doc))
+            })?;
         let known: BTreeSet<DocKey> = self.tombstones()?.into_iter().collect();
         let mut fresh = Vec::new();
-        for erasure in recorded.values() {
-            for name in &erasure.documents {
+        for documents in recorded.values() {
+            for name in documents {
                 if let Ok(key) = name.parse::<DocKey>() {
                     if !known.contains(&key) && self.belongs_to(&key, project)? {
                         fresh.push(key);
@@ -219,7 +219,7 @@ impl Store {
         Ok((doomed, shared))
     }
 
-    fn hashes_in(&self, docs: &[DocKey]) -> Result<BTreeSet<String>> {
+    pub(crate) fn hashes_in(&self, docs: &[DocKey]) -> Result<BTreeSet<String>> {
         self.query(|c| {
             let mut stmt = c.prepare(
                 "SELECT DISTINCT b.hash FROM blob_refs b JOIN attachments a ON a.id = b.attachment WHERE a.doc = ?1",
@@ -254,7 +254,7 @@ fn destroy(
     for session in shared {
         let key = DocKey::Session(session.clone());
         let loaded = cache.entry(conn, &key)?;
-        let mut s: SessionDoc = autosurgeon::hydrate(&loaded.doc)?;
+        let mut s: SessionDoc = crate::domain::read::hydrate(&loaded.doc)?;
         s.participants.remove(participant.as_str());
         autosurgeon::reconcile(&mut loaded.doc, &s)?;
     }
@@ -292,7 +292,8 @@ fn destroy(
         let key = DocKey::Project(pid.clone());
         let loaded = cache.entry(&tx, &key)?;
         let mut erasures: BTreeMap<String, Erasure> =
-            autosurgeon::hydrate_prop(&loaded.doc, automerge::ROOT, "erasures").unwrap_or_default();
+            crate::domain::read::hydrate_prop(&loaded.doc, automerge::ROOT, "erasures")
+                .unwrap_or_default();
         erasures.insert(
             participant.to_string(),
             Erasure {

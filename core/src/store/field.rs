@@ -105,13 +105,13 @@ impl Store {
             &key,
             &project,
             |doc| {
-                let mut p: Participant = autosurgeon::hydrate(doc)?;
+                let mut p: Participant = crate::domain::read::hydrate(doc)?;
                 let r = f(&mut p)?;
                 autosurgeon::reconcile(doc, &p)?;
                 Ok(r)
             },
             |tx, doc, _| {
-                index::participant(tx, &autosurgeon::hydrate(doc)?)?;
+                index::participant(tx, &crate::domain::read::hydrate(doc)?)?;
                 super::audit(tx, project.as_str(), &me, action, id, &detail)
             },
         )
@@ -348,12 +348,12 @@ impl Store {
             &key,
             &project,
             |doc| {
-                let mut s: SessionDoc = autosurgeon::hydrate(doc)?;
+                let mut s: SessionDoc = crate::domain::read::hydrate(doc)?;
                 let r = f(&mut s)?;
                 autosurgeon::reconcile(doc, &s)?;
                 Ok(r)
             },
-            |tx, doc, _| index::session(tx, &key, &autosurgeon::hydrate(doc)?),
+            |tx, doc, _| index::session(tx, &key, &crate::domain::read::hydrate(doc)?),
         )
     }
 
@@ -472,7 +472,7 @@ impl Store {
             &project,
             |doc| {
                 let notes = map_at(doc, "notes")?;
-                let mut n: Note = autosurgeon::hydrate_prop(doc, &notes, note.as_str())?;
+                let mut n: Note = crate::domain::read::hydrate_prop(doc, &notes, note.as_str())?;
                 if n.deleted_at.is_some() {
                     return Err(Error::not_found(NoteId::WHAT, note));
                 }

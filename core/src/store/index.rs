@@ -6,7 +6,9 @@ use automerge::AutoCommit;
 use rusqlite::{params, Transaction};
 
 use super::docs::DocKey;
-use crate::domain::{InboxDoc, MaterialDoc, Note, NoteKind, Participant, ProjectDoc, SessionDoc};
+use crate::domain::{
+    InboxDoc, MaterialDoc, MemberRole, Note, NoteKind, Participant, ProjectDoc, SessionDoc,
+};
 use crate::error::Result;
 use crate::ids::{ParticipantId, ProjectId, SessionId};
 
@@ -20,16 +22,19 @@ pub(crate) fn reindex(
     remove_rows(tx, key)?;
     match key {
         DocKey::Project(id) => {
-            let p: ProjectDoc = autosurgeon::hydrate(doc)?;
+            let p: ProjectDoc = crate::domain::read::hydrate(doc)?;
             if &p.id != id {
                 return Err(crate::Error::Document(
                     "document does not match its name".into(),
                 ));
             }
-            project(tx, &p, my_member)
+            // My role as a coordinator (or the hub) set it: a role someone else
+            // wrote into the team is not believed (see `policy::team`).
+            let my_role = crate::policy::team::Team::read(doc).role_of(my_member);
+            project(tx, &p, my_role)
         }
         DocKey::Participant(id) => {
-            let p: Participant = autosurgeon::hydrate(doc)?;
+            let p: Participant = crate::domain::read::hydrate(doc)?;
             if &p.id != id {
                 return Err(crate::Error::Document(
                     "document does not match its name".into(),
@@ -37,9 +42,17 @@ pub(crate) fn reindex(
             }
             participant(tx, &p)
         }
-        DocKey::Session(_) => session(tx, key, &autosurgeon::hydrate::<_, SessionDoc>(doc)?),
-        DocKey::Material(..) => material(tx, key, &autosurgeon::hydrate::<_, MaterialDoc>(doc)?),
-        DocKey::Inbox(_) => inbox(tx, key, &autosurgeon::hydrate::<_, InboxDoc>(doc)?),
+        DocKey::Session(_) => session(
+            tx,
+            key,
+            &crate::domain::read::hydrate::<_, SessionDoc>(doc)?,
+        ),
+        DocKey::Material(..) => material(
+            tx,
+            key,
+            &crate::domain::read::hydrate::<_, MaterialDoc>(doc)?,
+        ),
+        DocKey::Inbox(_) => inbox(tx, key, &crate::domain::read::hydrate::<_, InboxDoc>(doc)?),
     }
 }
 
@@ -73,12 +86,8 @@ pub(crate) fn remove_rows(tx: &Transaction, key: &DocKey) -> Result<()> {
     Ok(())
 }
 
-fn project(tx: &Transaction, p: &ProjectDoc, my_member: &str) -> Result<()> {
-    let my_role = p
-        .members
-        .get(my_member)
-        .filter(|m| m.revoked_at.is_none())
-        .map(|m| m.role.as_key());
+fn project(tx: &Transaction, p: &ProjectDoc, my_role: Option<MemberRole>) -> Result<()> {
+    let my_role = my_role.map(MemberRole::as_key);
     tx.execute(
         "INSERT INTO projects (id, name, lang, created_at, my_role) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![p.id.as_str(), p.name, p.lang, p.created_at.0, my_role],

@@ -18,6 +18,7 @@ mod index;
 mod journal;
 mod key;
 mod media;
+mod membership;
 mod project;
 mod query;
 mod retention;
@@ -39,10 +40,11 @@ pub use erase::ErasureReport;
 pub use export::{ExportedMedia, Report};
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
+pub use membership::SetAside;
 pub use retention::RetentionReport;
 pub use views::*;
 
-use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use std::path::{Path, PathBuf};
@@ -95,6 +97,8 @@ pub struct Store {
     /// its in-memory documents could run behind the database.
     _lock: Arc<std::fs::File>,
     me: MemberId,
+    /// This device's automerge actor, hex: the author of its changes.
+    actor: String,
     dir: PathBuf,
 }
 
@@ -131,6 +135,7 @@ impl Store {
         let lock = lock_dir(dir)?;
         let conn = db::open(&dir.join(DB_FILE), key, options.durability, options.create)?;
         let (me, actor) = identity(&conn)?;
+        let actor_hex = actor.to_hex_string();
         let pending: journal::PendingCount = Default::default();
         pending.store(
             journal::count(&conn)? as i64,
@@ -158,6 +163,7 @@ impl Store {
             blobs: Arc::new(blobs),
             _lock: Arc::new(lock),
             me,
+            actor: actor_hex,
             dir: dir.to_path_buf(),
         })
     }
@@ -165,6 +171,11 @@ impl Store {
     /// This device's member id: the author of everything written here.
     pub fn me(&self) -> &MemberId {
         &self.me
+    }
+
+    /// This device's automerge actor (hex): what its changes carry as their author.
+    pub fn actor_hex(&self) -> &str {
+        &self.actor
     }
 
     /// The store's directory.
@@ -244,7 +255,7 @@ impl Store {
         let mut guard = self.lock();
         let State { conn, cache, .. } = &mut *guard;
         let doc = cache.get(conn, key)?;
-        Ok(autosurgeon::hydrate(doc)?)
+        Ok(crate::domain::read::hydrate(doc)?)
     }
 
     /// Reads one property of a document's root into its Rust shape.
@@ -253,7 +264,19 @@ impl Store {
         let mut guard = self.lock();
         let State { conn, cache, .. } = &mut *guard;
         let doc = cache.get(conn, key)?;
-        Ok(autosurgeon::hydrate_prop(&*doc, ROOT, prop)?)
+        Ok(crate::domain::read::hydrate_prop(&*doc, ROOT, prop)?)
+    }
+
+    /// Runs `f` on a stored document as it is in memory.
+    pub(crate) fn inspect<R>(
+        &self,
+        key: &DocKey,
+        f: impl FnOnce(&AutoCommit) -> Result<R>,
+    ) -> Result<R> {
+        self.settle()?;
+        let mut guard = self.lock();
+        let State { conn, cache, .. } = &mut *guard;
+        f(cache.get(conn, key)?)
     }
 
     /// Loads a document into memory if it is not there yet.
@@ -418,10 +441,15 @@ impl Store {
                     return Err(Error::Document("document does not match its name".into()));
                 }
             }
-            let project = project_of(key, &loaded.doc)?;
+            // A document held here keeps the project it was stored under, even when
+            // a change made it unreadable (it is then set aside, below).
+            let project = match project_of(key, &loaded.doc) {
+                Err(_) if known => stored_project(conn, key)?,
+                other => other?,
+            };
             let tx = conn.transaction()?;
             docs::persist(&tx, key, &project, loaded)?;
-            index::reindex(&tx, key, &loaded.doc, &me)?;
+            membership::index_or_set_aside(&tx, key, &loaded.doc, &me)?;
             tx.commit()?;
             Ok(true)
         })();
@@ -465,7 +493,7 @@ impl Store {
         for key in keys {
             let doc = cache.get(conn, &key)?;
             let tx = conn.transaction()?;
-            index::reindex(&tx, &key, doc, &me)?;
+            membership::index_or_set_aside(&tx, &key, doc, &me)?;
             tx.commit()?;
         }
         Ok(())
@@ -604,16 +632,24 @@ pub(crate) fn refuse_erased(conn: &Connection, key: &DocKey) -> Result<()> {
     }
 }
 
+/// The project a stored document was filed under.
+fn stored_project(conn: &Connection, key: &DocKey) -> Result<ProjectId> {
+    let project: Option<String> = conn
+        .prepare_cached("SELECT project FROM documents WHERE doc = ?1")?
+        .query_row([key.to_string()], |r| r.get(0))
+        .optional()?;
+    project
+        .map(ProjectId::from)
+        .ok_or_else(|| Error::Document("project_id".into()))
+}
+
 /// The project a document belongs to, read from the document itself.
 fn project_of(key: &DocKey, doc: &AutoCommit) -> Result<ProjectId> {
     if let DocKey::Project(p) = key {
         return Ok(p.clone());
     }
-    match doc.get(ROOT, "project_id")? {
-        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-            automerge::ScalarValue::Str(text) => text.parse(),
-            _ => Err(Error::Document("project_id".into())),
-        },
-        _ => Err(Error::Document("project_id".into())),
+    match crate::domain::read::text_at(doc, &ROOT, "project_id")? {
+        Some(text) => text.parse(),
+        None => Err(Error::Document("project_id".into())),
     }
 }

@@ -12,6 +12,7 @@ use crate::ids::{
     DecisionId, GuideId, IdeaId, MemberId, PersonaId, ProjectId, QuestionId, StakeholderId,
 };
 use crate::time::Timestamp;
+use std::collections::BTreeMap;
 
 const TEAM: &[MemberRole] = &[
     MemberRole::Coordinator,
@@ -47,6 +48,7 @@ impl Store {
             role: MemberRole::Coordinator,
             joined_at: now,
             revoked_at: None,
+            actors: BTreeMap::from([(self.actor_hex().to_string(), true)]),
         };
         doc.members.insert(me.id.to_string(), me);
         let key = DocKey::Project(id.clone());
@@ -56,9 +58,35 @@ impl Store {
     }
 
     /// The whole project document.
+    ///
+    /// The team, the retention period and the erasures are shown as this device acts
+    /// on them: what a coordinator (or the hub) wrote (see `policy::team`); a role,
+    /// revocation, period or erasure anyone else wrote into the document is not.
     pub fn project(&self, project: &ProjectId) -> Result<ProjectDoc> {
         self.my_role(project)?;
-        self.read(&DocKey::Project(project.clone()))
+        self.inspect(&DocKey::Project(project.clone()), |doc| {
+            let mut p: ProjectDoc = crate::domain::read::hydrate(doc)?;
+            let team = crate::policy::team::Team::read(doc);
+            p.members.retain(|id, m| match team.members.get(id) {
+                Some(t) => match t.role {
+                    Some(role) => {
+                        m.role = role;
+                        if t.active {
+                            m.revoked_at = None;
+                        } else if m.revoked_at.is_none() {
+                            m.revoked_at = Some(m.joined_at);
+                        }
+                        true
+                    }
+                    None => false,
+                },
+                None => false,
+            });
+            p.retention_days = team.retention(doc).unwrap_or(None);
+            let erasures = team.erasures(doc);
+            p.erasures.retain(|key, _| erasures.contains_key(key));
+            Ok(p)
+        })
     }
 
     /// Changes the project document through `f`, as one change.
@@ -76,7 +104,7 @@ impl Store {
             &key,
             project,
             |doc| {
-                let mut p: ProjectDoc = autosurgeon::hydrate(doc)?;
+                let mut p: ProjectDoc = crate::domain::read::hydrate(doc)?;
                 let r = f(&mut p)?;
                 autosurgeon::reconcile(doc, &p)?;
                 Ok(r)
@@ -178,6 +206,7 @@ impl Store {
                 role,
                 joined_at: Timestamp::now(),
                 revoked_at: None,
+                actors: BTreeMap::new(),
             };
             p.members.insert(id.to_string(), m);
             Ok(id)

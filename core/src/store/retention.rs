@@ -41,13 +41,25 @@ impl Store {
         )
     }
 
+    /// The project's retention period as a coordinator set it (at least a day).
+    pub fn retention_period(&self, project: &ProjectId) -> Result<Option<u32>> {
+        self.my_role(project)?;
+        self.inspect(&DocKey::Project(project.clone()), |doc| {
+            crate::policy::team::Team::read(doc)
+                .retention(doc)
+                .map_err(|why| Error::Document(why.into()))
+        })
+    }
+
     /// Purges the raw material older than the project's retention period: photos and
     /// recordings of sessions that started before it (their files destroyed) and
     /// diary entries written before it. Runs after every sync with the hub; apps also
     /// call it when they start.
     pub fn apply_retention(&self, project: &ProjectId, now: Timestamp) -> Result<RetentionReport> {
         let mut report = RetentionReport::default();
-        let Some(days) = self.project(project)?.retention_days else {
+        // The period a coordinator set, at least a day: a value anyone else wrote
+        // into the project purges nothing (see `policy::team`).
+        let Some(days) = self.retention_period(project)? else {
             return Ok(report);
         };
         let cutoff = Timestamp(now.0 - i64::from(days) * DAY_MS);

@@ -82,7 +82,12 @@ impl Store {
             let info = {
                 let mut guard = self.lock();
                 let State { conn, cache, .. } = &mut *guard;
-                docs::describe(cache.get(conn, &key)?)?
+                match docs::describe(cache.get(conn, &key)?) {
+                    Ok(info) => info,
+                    // Set aside (it does not read): its photos wait until it does.
+                    Err(crate::Error::Document(_)) => continue,
+                    Err(e) => return Err(e),
+                }
             };
             for (hash, rendition) in info.blobs {
                 if seen.insert(hash.clone()) {

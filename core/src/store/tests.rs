@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::{AgeBand, ConsentScope, GivenBy, NoteKind, ParticipantRole, SessionKind};
 use crate::ids::ParticipantId;
 use crate::{Lang, NewNote, NewSession};
+use automerge::ReadDoc;
 
 fn key() -> StoreKey {
     StoreKey::from_bytes([7; 32])
@@ -1435,4 +1436,177 @@ mod retention {
             .unwrap();
         assert_eq!(again, crate::store::RetentionReport::default());
     }
+}
+
+/// What a device's own edits touch, as the hub's policy reads them: only the fields
+/// they change (reconciling a whole document must not rewrite the rest, or a team
+/// member's edit would touch the team and be refused).
+#[test]
+fn an_edit_touches_only_what_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store_in(dir.path());
+    let (project, _, session) = interview(&s);
+    let key = DocKey::Project(project.clone());
+    let touched_by = |f: &dyn Fn()| -> Vec<String> {
+        let before = {
+            let mut d = automerge::AutoCommit::load(&s.document_bytes(&key).unwrap()).unwrap();
+            d.get_heads()
+        };
+        f();
+        let mut d = automerge::AutoCommit::load(&s.document_bytes(&key).unwrap()).unwrap();
+        let mut paths: Vec<String> = crate::policy::touched(&mut d, &before)
+            .unwrap()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    };
+    let paths = touched_by(&|| {
+        s.set_canvas(&project, Some("Jag vill"), None, None, None)
+            .unwrap()
+    });
+    assert_eq!(paths, vec!["canvas/purpose/#"]);
+    let paths = touched_by(&|| {
+        s.set_step_status(
+            &project,
+            crate::domain::Step::Focus,
+            crate::domain::StepStatus::Done,
+        )
+        .unwrap()
+    });
+    assert!(
+        paths.iter().all(|p| p.starts_with("steps/focus")),
+        "{paths:?}"
+    );
+    let idea = s
+        .add_idea(
+            &project,
+            crate::NewIdea {
+                title: "Fika".into(),
+                description: String::new(),
+                affects: String::new(),
+                hmw: None,
+                round: None,
+            },
+        )
+        .unwrap();
+    let paths = touched_by(&|| s.vote(&project, &idea, 2).unwrap());
+    assert_eq!(paths, vec![format!("ideas/{idea}/votes/{}", s.me())]);
+    let who = crate::policy::Who {
+        writer: crate::policy::Writer::Reviewer,
+        member: Some(s.me().as_str()),
+    };
+    for p in &paths {
+        let path: Vec<crate::policy::Segment> = p
+            .split('/')
+            .map(|k| crate::policy::Segment::Key(k.into()))
+            .collect();
+        assert!(crate::policy::may_write(crate::policy::DocKind::Project, &who, &path).is_ok());
+    }
+    let _ = session;
+}
+
+/// Two devices linked directly until both are in sync; panics if they never are.
+fn pair(a: &Store, b: &Store) -> (crate::sync::SyncReport, crate::sync::SyncReport) {
+    use crate::sync::{Limits, Session, StoreDocuments};
+    let mut left = Session::new(
+        StoreDocuments::new(a.clone()).unwrap(),
+        "a",
+        Limits::default(),
+    );
+    let mut right = Session::new(
+        StoreDocuments::new(b.clone()).unwrap(),
+        "b",
+        Limits::default(),
+    );
+    let mut to_right = left.start(true);
+    let mut to_left = right.start(false);
+    for _ in 0..200 {
+        let mut next_left = Vec::new();
+        for f in to_right.drain(..) {
+            next_left.extend(right.receive(f));
+        }
+        let mut next_right = Vec::new();
+        for f in to_left.drain(..).chain(next_left) {
+            next_right.extend(left.receive(f));
+        }
+        to_right = next_right;
+        assert!(
+            left.closed().is_none() && right.closed().is_none(),
+            "a side closed"
+        );
+        if to_right.is_empty() && left.in_sync() && right.in_sync() {
+            return (left.report(), right.report());
+        }
+    }
+    panic!("the devices did not reach sync");
+}
+
+/// A document a peer made unreadable (here a paired device that wrote a note's
+/// kind as a number) is kept and set aside, reported, and read again once a later
+/// change mends it; the sync goes on for everything else.
+#[test]
+fn a_document_that_does_not_read_is_set_aside_not_fatal() {
+    use automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let a = store_in(&dir.path().join("a"));
+    let b = store_in(&dir.path().join("b"));
+    let (project, child, session) = interview(&a);
+    a.add_note(&session, NewNote::new(NoteKind::Quote, "Jag gillar rasten"))
+        .unwrap();
+    a.add_member_with_id(
+        &project,
+        b.me().clone(),
+        "B",
+        crate::domain::MemberRole::Researcher,
+    )
+    .unwrap();
+    pair(&a, &b);
+    assert_eq!(b.search(&project, "rasten", 10).unwrap().len(), 1);
+    let key = DocKey::Material(session.clone(), child);
+    // A tampered app on A's device writes what no Insikt type reads.
+    let mut doc = automerge::AutoCommit::load(&a.document_bytes(&key).unwrap()).unwrap();
+    let notes = doc.get(automerge::ROOT, "notes").unwrap().unwrap().1;
+    let note = doc.keys(&notes).next().unwrap();
+    let n = doc.get(&notes, &note).unwrap().unwrap().1;
+    doc.put(&n, "kind", 7_i64).unwrap();
+    doc.commit();
+    assert_eq!(a.merge_document(&key, &doc.save()), Ok(true));
+    let second = a
+        .start_session(
+            &project,
+            NewSession {
+                kind: SessionKind::Observation,
+                title: "Rasten".into(),
+                participants: vec![],
+                place: None,
+                guide: None,
+                started_at: None,
+            },
+        )
+        .unwrap();
+    let (_, at_b) = pair(&a, &b);
+    assert_eq!(at_b.set_aside, vec![key.clone()]);
+    let aside = b.set_aside_documents().unwrap();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(aside[0].doc, key);
+    assert!(
+        !aside[0].reason.contains("gillar"),
+        "no content in the reason"
+    );
+    assert!(b.search(&project, "rasten", 10).unwrap().is_empty());
+    assert!(
+        b.has_document(&DocKey::Session(second)).unwrap(),
+        "the rest of the sync went on"
+    );
+    // A later change mends it: it reads, and is indexed, again.
+    doc.put(&n, "kind", "quote").unwrap();
+    doc.commit();
+    a.merge_document(&key, &doc.save()).unwrap();
+    let (_, at_b) = pair(&a, &b);
+    assert!(at_b.set_aside.is_empty());
+    assert!(b.set_aside_documents().unwrap().is_empty());
+    assert_eq!(b.search(&project, "rasten", 10).unwrap().len(), 1);
 }

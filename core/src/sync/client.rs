@@ -50,6 +50,10 @@ pub struct HubSyncReport {
     pub audit_rows_sent: usize,
     /// The hub could not take the audit rows this time (they go with the next sync).
     pub audit_upload_failed: bool,
+    /// Documents of projects whose team this device left, purged here.
+    pub purged: usize,
+    /// Every document set aside here because it does not read as its type.
+    pub set_aside: Vec<crate::store::SetAside>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +195,9 @@ impl Store {
                 "code": code,
                 "label": label,
                 "member": self.me().as_str(),
+                // The hub registers it in the project the invite is for, so every
+                // replica can tell this device's changes (see `policy::team`).
+                "actor": self.actor_hex(),
             }))
             .map_err(http_error)?
             .body_mut()
@@ -207,6 +214,87 @@ impl Store {
         };
         self.set_enrollment(&e)?;
         Ok(e)
+    }
+
+    /// A one-time code that enrolls another device into `project` with `role`
+    /// (coordinators only): the device that enrolls with it is on the project's team
+    /// after its first sync, with nothing else to type.
+    pub fn invite_to_project(
+        &self,
+        project: &crate::ids::ProjectId,
+        role: crate::domain::MemberRole,
+    ) -> Result<String> {
+        use crate::domain::MemberRole;
+        self.require_role(
+            project,
+            &[MemberRole::Coordinator],
+            "inviting to the project",
+        )?;
+        if role == MemberRole::Participant {
+            return Err(Error::InvalidInput(
+                "a participant's phone is invited for that participant",
+            ));
+        }
+        self.hub_invite(serde_json::json!({
+            "role": role.as_key(),
+            "project": project.as_str(),
+        }))
+    }
+
+    /// A one-time code for a young person's own phone: it enrolls into the
+    /// participant's inbox (coordinators only).
+    pub fn invite_participant_phone(
+        &self,
+        participant: &crate::ids::ParticipantId,
+    ) -> Result<String> {
+        let project = self.participant(participant)?.project_id;
+        self.require_role(
+            &project,
+            &[crate::domain::MemberRole::Coordinator],
+            "inviting a participant's phone",
+        )?;
+        self.hub_invite(serde_json::json!({
+            "role": "participant",
+            "participant": participant.as_str(),
+        }))
+    }
+
+    /// Redeems a project invite on a device that is already enrolled with the hub: it
+    /// is on the project's team after its next sync. Returns the project.
+    pub fn join_project(&self, code: &str) -> Result<crate::ids::ProjectId> {
+        #[derive(Deserialize)]
+        struct Joined {
+            project: String,
+        }
+        let http = HubHttp::of(&self.hub_enrollment()?)?;
+        let reply: Joined = http
+            .agent
+            .post(&format!("{}/v1/join", http.url))
+            .header("Authorization", &http.auth())
+            .send_json(serde_json::json!({ "code": code }))
+            .map_err(http_error)?
+            .body_mut()
+            .read_json()
+            .map_err(|_| Error::Sync("the hub's join answer is malformed".into()))?;
+        reply.project.parse()
+    }
+
+    fn hub_invite(&self, body: serde_json::Value) -> Result<String> {
+        #[derive(Deserialize)]
+        struct Invite {
+            code: String,
+        }
+        let http = HubHttp::of(&self.hub_enrollment()?)?;
+        let reply: Invite = http
+            .agent
+            .post(&format!("{}/v1/invites", http.url))
+            .header("Authorization", &http.auth())
+            .send_json(body)
+            .map_err(http_error)?
+            .body_mut()
+            .read_json()
+            .map_err(|_| Error::Sync("the hub's invite answer is malformed".into()))?;
+        Ok(reply.code)
     }
 
     /// Fetches one photo rendition or recording from the hub now (an original the
@@ -322,6 +410,17 @@ impl Store {
             ..Default::default()
         };
         let http = HubHttp::of(&e)?;
+        // Projects whose team this device left: their material goes (see
+        // `Store::purge_project_material`).
+        if self.participant_mode()?.is_none() && authenticated_hub(&e.url) {
+            if let Ok(mine) = http.memberships() {
+                for project in self.projects_held()? {
+                    if !mine.contains(project.as_str()) && !self.is_member(&project)? {
+                        report.purged += self.purge_project_material(&project)?;
+                    }
+                }
+            }
+        }
         let references = self.blob_references()?;
         if matches!(
             e.role.as_str(),
@@ -340,8 +439,9 @@ impl Store {
                 // was interrupted (a crash, a full disk) before it finished.
                 self.honour_recorded_erasures(&project.id)?;
                 match self.apply_retention(&project.id, crate::time::Timestamp::now()) {
-                    // A project this device holds without being on its team.
-                    Ok(_) | Err(Error::NotAllowed(_)) => {}
+                    // A project this device holds without being on its team, or
+                    // whose period does not read as one: nothing is purged for it.
+                    Ok(_) | Err(Error::NotAllowed(_) | Error::Document(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -350,6 +450,20 @@ impl Store {
         match http.upload_audit(self) {
             Ok(n) => report.audit_rows_sent = n,
             Err(_) => report.audit_upload_failed = true,
+        }
+        report.set_aside = self.set_aside_documents()?;
+        // Changes made here that the hub refused stay here; the person must hear of
+        // it (everything else was synced).
+        let mut refused = Vec::new();
+        for key in &report.documents.refused {
+            if self.has_document(key)? {
+                refused.push(key.clone());
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Error::NotAllowed(
+                "the hub refused changes made on this device to a document (the rest was synced)",
+            ));
         }
         Ok(report)
     }
@@ -463,6 +577,24 @@ impl HubHttp {
 }
 
 impl HubHttp {
+    /// The projects the hub counts this device on the team of.
+    fn memberships(&self) -> Result<std::collections::BTreeSet<String>> {
+        #[derive(Deserialize)]
+        struct Memberships {
+            projects: Vec<String>,
+        }
+        let m: Memberships = self
+            .agent
+            .get(&format!("{}/v1/memberships", self.url))
+            .header("Authorization", &self.auth())
+            .call()
+            .map_err(http_error)?
+            .body_mut()
+            .read_json()
+            .map_err(|_| Error::Sync("the hub's membership answer is malformed".into()))?;
+        Ok(m.projects.into_iter().collect())
+    }
+
     /// Hands the hub the rows of this device's audit log it does not hold yet, so
     /// that coordinators read one log from every device.
     fn upload_audit(&self, store: &Store) -> Result<usize> {

@@ -46,6 +46,11 @@ pub struct StoreDocuments {
     hubs: HashSet<ConnId>,
     /// Documents that arrived or changed, for the caller to notice.
     changed: Vec<DocKey>,
+    /// Documents that arrived or changed but do not read as their type: kept, set
+    /// aside (see `Store::set_aside_documents`).
+    set_aside: Vec<DocKey>,
+    /// Documents the peer holds too (it sent their heads).
+    heard: HashSet<DocumentId>,
 }
 
 impl StoreDocuments {
@@ -61,6 +66,8 @@ impl StoreDocuments {
             scopes: HashMap::new(),
             hubs: HashSet::new(),
             changed: Vec::new(),
+            set_aside: Vec::new(),
+            heard: HashSet::new(),
         };
         me.refresh()?;
         Ok(me)
@@ -117,6 +124,25 @@ impl StoreDocuments {
     /// The documents that arrived or changed since the last call.
     pub fn take_changed(&mut self) -> Vec<DocKey> {
         std::mem::take(&mut self.changed)
+    }
+
+    /// The documents set aside since the last call: they arrived or changed but do
+    /// not read as their type.
+    pub fn take_set_aside(&mut self) -> Vec<DocKey> {
+        std::mem::take(&mut self.set_aside)
+    }
+
+    /// Whether the peer holds `doc` too (it sent its heads).
+    pub fn heard(&self, doc: &DocumentId) -> bool {
+        self.heard.contains(doc)
+    }
+
+    /// The name of a document held here under the wire id `doc` (the live
+    /// generation), if any.
+    pub fn held_key(&self, doc: &DocumentId) -> Option<DocKey> {
+        self.held(doc)
+            .filter(|key| &self.id_of(key) == doc)
+            .cloned()
     }
 
     /// Re-reads which documents and tombstones the store holds.
@@ -239,6 +265,9 @@ impl StoreDocuments {
             // A project may carry erasures: learn the new tombstones.
             self.refresh()?;
         }
+        if self.store.is_set_aside(key)? {
+            self.set_aside.push(key.clone());
+        }
         self.changed.push(key.clone());
         Ok(())
     }
@@ -293,6 +322,10 @@ impl Documents for StoreDocuments {
         state: &mut sync::State,
         message: sync::Message,
     ) -> Result<Received> {
+        if !message.heads.is_empty() {
+            // The peer holds the document (it has heads for it).
+            self.heard.insert(*doc);
+        }
         if let Some(key) = self.held(doc).cloned() {
             let changed = match self.store.sync_receive(&key, state, message) {
                 Err(Error::NotAllowed(why)) if why == crate::store::generation::LINEAGE_REFUSED => {

@@ -73,6 +73,13 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// Documents the peer does not have or will not share.
     pub unavailable: usize,
+    /// Documents held here and by the peer that the peer would not take (it refused a
+    /// change made here, or this device may no longer share them): still held here,
+    /// as they are.
+    pub refused: Vec<DocKey>,
+    /// Documents that arrived or changed but do not read as their type: kept and set
+    /// aside (see `Store::set_aside_documents`), the rest of the sync went on.
+    pub set_aside: Vec<DocKey>,
 }
 
 pub(crate) const CONN: ConnId = 1;
@@ -83,6 +90,8 @@ pub struct Session {
     docs: StoreDocuments,
     closed: Option<Option<String>>,
     report: SyncReport,
+    /// Documents held here that the peer answered as unavailable.
+    refused: Vec<DocumentId>,
 }
 
 impl Session {
@@ -93,6 +102,7 @@ impl Session {
             docs,
             closed: None,
             report: SyncReport::default(),
+            refused: Vec::new(),
         }
     }
 
@@ -167,13 +177,23 @@ impl Session {
             match effect {
                 Effect::Send { frame, .. } => frames.push(frame),
                 Effect::Close { error, .. } => self.closed = Some(error),
-                Effect::Unavailable { .. } => self.report.unavailable += 1,
+                Effect::Unavailable { doc, .. } => {
+                    self.report.unavailable += 1;
+                    if self.docs.held_key(&doc).is_some() {
+                        self.refused.push(doc);
+                    }
+                }
                 Effect::Established { .. } | Effect::DocumentChanged { .. } => {}
             }
         }
         for key in self.docs.take_changed() {
             if !self.report.changed.contains(&key) {
                 self.report.changed.push(key);
+            }
+        }
+        for key in self.docs.take_set_aside() {
+            if !self.report.set_aside.contains(&key) {
+                self.report.set_aside.push(key);
             }
         }
         frames
@@ -193,11 +213,24 @@ impl Session {
     /// What happened so far.
     pub fn report(&self) -> SyncReport {
         let c = self.engine.counters();
+        // Refused by a peer that holds the document (one it does not hold and this
+        // device may not bring stays here, unrefused), and still held here as that
+        // same generation (an old generation the peer dropped and this device has
+        // since replaced is not a refusal).
+        let mut refused: Vec<DocKey> = Vec::new();
+        for id in self.refused.iter().filter(|id| self.docs.heard(id)) {
+            if let Some(key) = self.docs.held_key(id) {
+                if !refused.contains(&key) {
+                    refused.push(key);
+                }
+            }
+        }
         SyncReport {
             frames_sent: c.frames_sent,
             bytes_sent: c.bytes_sent,
             frames_received: c.frames_received,
             bytes_received: c.bytes_received,
+            refused,
             ..self.report.clone()
         }
     }

@@ -1,6 +1,9 @@
 //! Helpers shared by the hub's scenario tests.
 #![allow(dead_code)]
 
+pub mod frames;
+pub mod js;
+
 use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, MemberRole, ParticipantRole};
 use insikt_core::ids::{ParticipantId, ProjectId};
 use insikt_core::sync::HubSyncOptions;
@@ -104,4 +107,61 @@ pub fn rasten(hub: &RunningHub, dir: &Path, keys: [&StoreKey; 3], message: Optio
         project,
         p04,
     }
+}
+
+/// Enrolls `store` with a code for `role` on the team of `project`.
+pub fn join_team(hub: &RunningHub, store: &Store, org: &str, project: &ProjectId, role: Role) {
+    let code = hub
+        .hub
+        .invite_to_project(org, project.as_str(), role)
+        .unwrap();
+    store.enroll(&hub.url, &code, "device").unwrap();
+}
+
+/// The device token of an enrolled store.
+pub fn token(store: &Store) -> String {
+    store.enrollment().unwrap().unwrap().token
+}
+
+/// Every live byte of a store's database, decrypted with its key.
+pub fn store_dump(store: &Store, key: &StoreKey, scratch: &Path, name: &str) -> Vec<u8> {
+    store.compact().unwrap();
+    dump(
+        &store.dir().join("insikt.db"),
+        key.as_bytes(),
+        scratch,
+        name,
+    )
+}
+
+/// Links two devices directly (a workshop, no hub) until both are in sync.
+pub fn pair(a: &Store, b: &Store) {
+    use insikt_core::sync::{Limits, Session, StoreDocuments};
+    let mut left = Session::new(
+        StoreDocuments::new(a.clone()).unwrap(),
+        "left",
+        Limits::default(),
+    );
+    let mut right = Session::new(
+        StoreDocuments::new(b.clone()).unwrap(),
+        "right",
+        Limits::default(),
+    );
+    let mut to_right = left.start(true);
+    let mut to_left = right.start(false);
+    for _ in 0..200 {
+        let mut next_left = Vec::new();
+        for f in to_right.drain(..) {
+            next_left.extend(right.receive(f));
+        }
+        let mut next_right = Vec::new();
+        for f in to_left.drain(..).chain(next_left) {
+            next_right.extend(left.receive(f));
+        }
+        to_right = next_right;
+        if to_right.is_empty() && left.in_sync() && right.in_sync() {
+            return;
+        }
+    }
+    panic!("the paired devices did not reach sync");
 }
