@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need and runs the whole suite: formatting, lints, and every
-# Rust test in the workspace. Safe to run again: installed tools are skipped.
+# Installs what the tests need and runs the whole suite: formatting, lints, every
+# Rust test in the workspace, and the bindings' Kotlin tests on the JVM
+# (scripts/kotlin-test.sh). Safe to run again: installed tools are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,13 +10,18 @@ cd "$(dirname "$0")/.."
 #   vipsthumbnail   the media benchmark's baseline (installed so benches also build and run)
 #   cmake, nasm     build the libjpeg-turbo (with its SIMD code) that insikt-media's JPEG
 #                   encoder links, from the source vendored in the turbojpeg-sys crate
-APT_PACKAGES=(libimage-exiftool-perl libvips-tools cmake nasm)
+#   libjna-java, junit5   JNA and the JUnit 5 console launcher for the Kotlin tests
+#                   (their compiler comes from npm, pinned in android/jvm-test)
+APT_PACKAGES=(libimage-exiftool-perl libvips-tools cmake nasm libjna-java junit5)
 
 need_apt=()
 command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
 command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
+[ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)
+[ -f /usr/share/java/junit-platform-console-standalone.jar ] || need_apt+=(junit5)
+command -v java >/dev/null 2>&1 || need_apt+=(default-jdk-headless)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""
@@ -49,7 +55,12 @@ echo "==> cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+
+echo "==> kotlin: the bindings on the JVM"
+scripts/kotlin-test.sh 2>&1 | tee -a "$log"
+
 # One closing line for the whole suite (cargo prints one per test binary, the last
-# of which is often a crate's empty doc-test run).
+# of which is often a crate's empty doc-test run; the Kotlin tests print one).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
+     /^kotlin: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

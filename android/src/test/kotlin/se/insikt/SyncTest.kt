@@ -102,9 +102,10 @@ class SyncTest {
                         phone.syncWithHub(options)
                         assertEquals(listOf("Tack! Vi tar med det till workshopen."), phone.ownInbox().messages.map { it.text })
 
-                        // The phone may not read the project: a typed refusal.
-                        val refusal = runCatching { phone.sessions(project) }.exceptionOrNull()
-                        assertTrue(refusal is InsiktException.NotFound || refusal is InsiktException.NotAllowed, "got $refusal")
+                        // The phone never holds the project (the hub refuses it to a
+                        // participant's device): asking for it is a typed refusal.
+                        val refusal = assertFailsWith<InsiktException.NotFound> { phone.sessions(project) }
+                        assertEquals("project", refusal.what)
                         assertTrue(phone.projects().isEmpty())
                         assertNull(sara.participantMode())
                     }
