@@ -13,8 +13,8 @@
 # - libjpeg-turbo (insikt-media's encoder) is built by its crate with CMake, here
 #   with the NDK's own CMake toolchain file for each ABI.
 # - 16 KB pages (Android 15 devices): every ELF load segment aligned to 16 KB.
-# - Release profile with the symbols stripped; panics still unwind, so that a panic
-#   reaches the app as an error (see bindings/src/call.rs).
+# - The `release-ffi` profile (fat LTO) with the symbols stripped; panics still
+#   unwind, so that a panic reaches the app as an error (see bindings/src/call.rs).
 set -euo pipefail
 cd "$(dirname "$0")"
 : "${ANDROID_NDK_HOME:?set ANDROID_NDK_HOME to the Android NDK (r27 or later)}"
@@ -22,8 +22,7 @@ API=26
 ABIS=(${ABIS:-arm64-v8a armeabi-v7a x86_64})
 
 export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-z,max-page-size=16384 -C link-arg=-Wl,-z,common-page-size=16384"
-export CARGO_PROFILE_RELEASE_STRIP=symbols
-export CARGO_PROFILE_RELEASE_PANIC=unwind
+export CARGO_PROFILE_RELEASE_FFI_STRIP=symbols
 toolchain="$ANDROID_NDK_HOME/build/cmake/android.toolchain.cmake"
 
 for abi in "${ABIS[@]}"; do
@@ -38,7 +37,7 @@ for abi in "${ABIS[@]}"; do
     export "CMAKE_TOOLCHAIN_FILE_${target//-/_}=$toolchain"
     export ANDROID_ABI="$abi" ANDROID_PLATFORM="android-$API"
     cargo ndk --target "$abi" --platform "$API" --output-dir src/main/jniLibs \
-        build --release --locked -p insikt-ffi --features vendored-openssl
+        build --profile release-ffi --locked -p insikt-ffi --features vendored-openssl
     so="src/main/jniLibs/$abi/libinsikt_ffi.so"
     # Refuse a library that would not load on a 16 KB-page device.
     if command -v llvm-readelf >/dev/null 2>&1; then

@@ -11,13 +11,13 @@
 #   of every sqlite3_* symbol; so each slice is first linked into one relocatable
 #   object that exports only the uniffi entry points, which hides everything else
 #   (SQLite, OpenSSL-free crypto, Rust's own symbols) from the app's link.
-# - Release profile, panics unwind (a panic reaches Swift as an error).
+# - The `release-ffi` profile (fat LTO); panics unwind (a panic reaches Swift as an
+#   error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ "$(uname)" = "Darwin" ] || { echo "build-xcframework.sh runs on macOS with Xcode" >&2; exit 1; }
 export IPHONEOS_DEPLOYMENT_TARGET=15.0
-export CARGO_PROFILE_RELEASE_PANIC=unwind
 
 # The headers and module map, as scripts/bindgen.sh generated and committed them.
 scripts/bindgen.sh --check
@@ -30,7 +30,7 @@ cp ios/include/InsiktFFI.modulemap "$out/headers/module.modulemap"
 
 for target in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
     echo "==> $target"
-    cargo build --release --locked -p insikt-ffi --lib --target "$target"
+    cargo build --profile release-ffi --locked -p insikt-ffi --lib --target "$target"
 done
 
 # Only the uniffi entry points stay visible.
@@ -46,9 +46,9 @@ hide() { # arch lib out
 }
 
 mkdir -p "$out/ios" "$out/sim"
-hide arm64 target/aarch64-apple-ios/release/libinsikt_ffi.a "$out/ios/libinsikt_ffi.a"
-hide arm64 target/aarch64-apple-ios-sim/release/libinsikt_ffi.a "$out/sim/arm64.a"
-hide x86_64 target/x86_64-apple-ios/release/libinsikt_ffi.a "$out/sim/x86_64.a"
+hide arm64 target/aarch64-apple-ios/release-ffi/libinsikt_ffi.a "$out/ios/libinsikt_ffi.a"
+hide arm64 target/aarch64-apple-ios-sim/release-ffi/libinsikt_ffi.a "$out/sim/arm64.a"
+hide x86_64 target/x86_64-apple-ios/release-ffi/libinsikt_ffi.a "$out/sim/x86_64.a"
 lipo -create "$out/sim/arm64.a" "$out/sim/x86_64.a" -output "$out/sim/libinsikt_ffi.a"
 
 # No sqlite3_* symbol may be left for the app's linker to see.
