@@ -4,12 +4,14 @@
 //! The app opens its connection, makes a [`DeviceLink`] on each side, sends what
 //! `start` returns, then for every chunk it receives calls `receive` and sends what
 //! that returns, until `in_sync()` holds on both sides and nothing is left to send.
-//! Bytes may arrive in any split: the link reassembles its frames.
+//! Bytes may arrive in any split: the link reassembles its frames. While the link
+//! stays open, `outgoing` hands over what this device wrote meanwhile.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use insikt_core::ids::ParticipantId;
-use insikt_core::store::DocKey;
+use insikt_core::store::{DocKey, Observer, Watch};
 use insikt_core::sync::stream::encode_frame;
 use insikt_core::sync::{FrameDecoder, Limits, Session, StoreDocuments};
 
@@ -39,6 +41,8 @@ pub struct LinkReport {
 struct LinkState {
     session: Session,
     decoder: FrameDecoder,
+    /// Told of every document changed on this device while the link is open.
+    _observer: Observer,
 }
 
 /// One device-to-device connection. Callable from any thread (calls are taken one
@@ -46,6 +50,8 @@ struct LinkState {
 #[derive(uniffi::Object)]
 pub struct DeviceLink {
     state: Mutex<Option<LinkState>>,
+    /// Documents changed here since the last `outgoing`.
+    changed: Arc<Mutex<BTreeSet<DocKey>>>,
 }
 
 impl DeviceLink {
@@ -98,6 +104,23 @@ impl DeviceLink {
         })
     }
 
+    /// The bytes to send for what changed on this device since the last call (notes
+    /// written while the link is open); empty when nothing did. Call it when a
+    /// listener fires, or between reads.
+    pub fn outgoing(&self) -> Result<Vec<u8>> {
+        call(|| {
+            self.with(|s| {
+                let keys =
+                    std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()));
+                let mut out = Vec::new();
+                for key in keys {
+                    out.extend(s.session.changed(&key));
+                }
+                Ok(framed(out))
+            })
+        })
+    }
+
     /// Whether both sides are in sync as far as the last messages tell.
     pub fn in_sync(&self) -> Result<bool> {
         call(|| self.with(|s| Ok(s.session.in_sync())))
@@ -134,8 +157,19 @@ impl Store {
                 session.want(inbox.clone());
                 session.set_scope(insikt_core::sync::PeerScope::Only(vec![inbox]));
             }
+            let changed: Arc<Mutex<BTreeSet<DocKey>>> = Default::default();
+            let noted = changed.clone();
+            let observer = self.core.observe(Watch::Store, move |changes| {
+                let mut noted = noted.lock().unwrap_or_else(|p| p.into_inner());
+                noted.extend(changes.into_iter().map(|c| c.document));
+            })?;
             let link = Arc::new(DeviceLink {
-                state: Mutex::new(Some(LinkState { session, decoder })),
+                state: Mutex::new(Some(LinkState {
+                    session,
+                    decoder,
+                    _observer: observer,
+                })),
+                changed,
             });
             self.adopt_link(&link);
             Ok(link)

@@ -82,11 +82,14 @@ pub struct ListenerHandle {
 #[uniffi::export]
 impl ListenerHandle {
     /// Stops the listener now (releasing the handle does the same).
-    pub fn stop(&self) {
-        self.observer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+    pub fn stop(&self) -> Result<()> {
+        call(|| {
+            self.observer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            Ok(())
+        })
     }
 }
 

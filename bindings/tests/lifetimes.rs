@@ -77,7 +77,7 @@ fn a_stopped_listener_hears_nothing_more() {
     };
     store.add_note(session.clone(), note("första")).unwrap();
     assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
-    handle.stop();
+    handle.stop().unwrap();
     store.add_note(session.clone(), note("andra")).unwrap();
     store.notes(session).unwrap();
     // The listener (and its sender) went with the stopped observer.

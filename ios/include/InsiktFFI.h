@@ -274,6 +274,11 @@ void uniffi_insikt_ffi_fn_free_devicelink(uint64_t handle, RustCallStatus *_Nonn
 int8_t uniffi_insikt_ffi_fn_method_devicelink_in_sync(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_FN_METHOD_DEVICELINK_OUTGOING
+#define UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_FN_METHOD_DEVICELINK_OUTGOING
+RustBuffer uniffi_insikt_ffi_fn_method_devicelink_outgoing(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_FN_METHOD_DEVICELINK_RECEIVE
 #define UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_FN_METHOD_DEVICELINK_RECEIVE
 RustBuffer uniffi_insikt_ffi_fn_method_devicelink_receive(uint64_t ptr, RustBuffer bytes, RustCallStatus *_Nonnull out_status
@@ -837,6 +842,12 @@ void ffi_insikt_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_
 #ifndef UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_CHECKSUM_METHOD_DEVICELINK_IN_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_CHECKSUM_METHOD_DEVICELINK_IN_SYNC
 uint16_t uniffi_insikt_ffi_checksum_method_devicelink_in_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_CHECKSUM_METHOD_DEVICELINK_OUTGOING
+#define UNIFFI_FFIDEF_UNIFFI_INSIKT_FFI_CHECKSUM_METHOD_DEVICELINK_OUTGOING
+uint16_t uniffi_insikt_ffi_checksum_method_devicelink_outgoing(void
     
 );
 #endif

@@ -68,7 +68,7 @@ public extension Store {
                 return
             }
             // The listener stops when the iteration ends.
-            continuation.onTermination = { _ in handle.stop() }
+            continuation.onTermination = { _ in try? handle.stop() }
         }
     }
 

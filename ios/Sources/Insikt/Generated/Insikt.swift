@@ -865,6 +865,13 @@ public protocol DeviceLinkProtocol: AnyObject, Sendable {
     func inSync() throws  -> Bool
     
     /**
+     * The bytes to send for what changed on this device since the last call (notes
+     * written while the link is open); empty when nothing did. Call it when a
+     * listener fires, or between reads.
+     */
+    func outgoing() throws  -> Data
+    
+    /**
      * Takes bytes received from the peer (in any split); returns the bytes to send
      * back (possibly none). `Unreachable` when the peer broke the protocol: close
      * the connection.
@@ -947,6 +954,20 @@ open func inSync()throws  -> Bool  {
     return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeInsiktError_lift) {
         uniffiCallStatus in
     uniffi_insikt_ffi_fn_method_devicelink_in_sync(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The bytes to send for what changed on this device since the last call (notes
+     * written while the link is open); empty when nothing did. Call it when a
+     * listener fires, or between reads.
+     */
+open func outgoing()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeInsiktError_lift) {
+        uniffiCallStatus in
+    uniffi_insikt_ffi_fn_method_devicelink_outgoing(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1052,7 +1073,7 @@ public protocol ListenerHandleProtocol: AnyObject, Sendable {
     /**
      * Stops the listener now (releasing the handle does the same).
      */
-    func stop() 
+    func stop() throws 
     
 }
 /**
@@ -1115,7 +1136,7 @@ open class ListenerHandle: ListenerHandleProtocol, @unchecked Sendable {
     /**
      * Stops the listener now (releasing the handle does the same).
      */
-open func stop()  {try! rustCall() {
+open func stop()throws   {try rustCallWithError(FfiConverterTypeInsiktError_lift) {
         uniffiCallStatus in
     uniffi_insikt_ffi_fn_method_listenerhandle_stop(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -7930,6 +7951,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_insikt_ffi_checksum_method_devicelink_in_sync() != 9590) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_insikt_ffi_checksum_method_devicelink_outgoing() != 37885) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_insikt_ffi_checksum_method_devicelink_receive() != 34817) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7942,7 +7966,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_insikt_ffi_checksum_method_changelistener_on_change() != 24150) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_insikt_ffi_checksum_method_listenerhandle_stop() != 20411) {
+    if (uniffi_insikt_ffi_checksum_method_listenerhandle_stop() != 55476) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_insikt_ffi_checksum_method_store_inbox() != 9758) {

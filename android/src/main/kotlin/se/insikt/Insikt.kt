@@ -119,7 +119,11 @@ suspend fun Store.syncWithPeer(
                     if (device.inSync()) return device.report()
                     throw se.insikt.ffi.InsiktException.Unreachable("the peer closed the link early")
                 }
-                received == null -> if (device.inSync()) return device.report()
+                received == null -> {
+                    // Quiet: hand over what this device wrote meanwhile, or finish.
+                    val local = withContext(Dispatchers.IO) { device.outgoing() }
+                    if (local.isNotEmpty()) link.send(local) else if (device.inSync()) return device.report()
+                }
                 else -> {
                     val reply = withContext(Dispatchers.IO) { device.receive(received) }
                     if (reply.isNotEmpty()) link.send(reply)

@@ -706,6 +706,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_insikt_ffi_checksum_method_devicelink_in_sync(
     ): Int
+    external fun uniffi_insikt_ffi_checksum_method_devicelink_outgoing(
+    ): Int
     external fun uniffi_insikt_ffi_checksum_method_devicelink_receive(
     ): Int
     external fun uniffi_insikt_ffi_checksum_method_devicelink_report(
@@ -839,6 +841,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_insikt_ffi_fn_method_devicelink_in_sync(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_insikt_ffi_fn_method_devicelink_outgoing(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_insikt_ffi_fn_method_devicelink_receive(`ptr`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_insikt_ffi_fn_method_devicelink_report(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1081,6 +1085,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_insikt_ffi_checksum_method_devicelink_in_sync() and 0xFFFF) != 9590) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_insikt_ffi_checksum_method_devicelink_outgoing() and 0xFFFF) != 37885) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_insikt_ffi_checksum_method_devicelink_receive() and 0xFFFF) != 34817) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1093,7 +1100,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_insikt_ffi_checksum_method_changelistener_on_change() and 0xFFFF) != 24150) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_insikt_ffi_checksum_method_listenerhandle_stop() and 0xFFFF) != 20411) {
+    if ((lib.uniffi_insikt_ffi_checksum_method_listenerhandle_stop() and 0xFFFF) != 55476) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_insikt_ffi_checksum_method_store_inbox() and 0xFFFF) != 9758) {
@@ -2121,6 +2128,13 @@ public interface DeviceLinkInterface {
     fun `inSync`(): kotlin.Boolean
     
     /**
+     * The bytes to send for what changed on this device since the last call (notes
+     * written while the link is open); empty when nothing did. Call it when a
+     * listener fires, or between reads.
+     */
+    fun `outgoing`(): kotlin.ByteArray
+    
+    /**
      * Takes bytes received from the peer (in any split); returns the bytes to send
      * back (possibly none). `Unreachable` when the peer broke the protocol: close
      * the connection.
@@ -2255,6 +2269,25 @@ open class DeviceLink: Disposable, AutoCloseable, DeviceLinkInterface
     callWithHandle {
     uniffiRustCallWithError(InsiktException) { _status ->
     UniffiLib.uniffi_insikt_ffi_fn_method_devicelink_in_sync(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The bytes to send for what changed on this device since the last call (notes
+     * written while the link is open); empty when nothing did. Call it when a
+     * listener fires, or between reads.
+     */
+    @Throws(InsiktException::class)override fun `outgoing`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(InsiktException) { _status ->
+    UniffiLib.uniffi_insikt_ffi_fn_method_devicelink_outgoing(
         it,
         _status)
 }
@@ -2575,10 +2608,11 @@ open class ListenerHandle: Disposable, AutoCloseable, ListenerHandleInterface
     
     /**
      * Stops the listener now (releasing the handle does the same).
-     */override fun `stop`()
+     */
+    @Throws(InsiktException::class)override fun `stop`()
         = 
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(InsiktException) { _status ->
     UniffiLib.uniffi_insikt_ffi_fn_method_listenerhandle_stop(
         it,
         _status)
