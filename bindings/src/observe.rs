@@ -84,10 +84,14 @@ impl ListenerHandle {
     /// Stops the listener now (releasing the handle does the same).
     pub fn stop(&self) -> Result<()> {
         call(|| {
-            self.observer
+            let observer = self
+                .observer
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take();
+            // Dropped outside the lock: it waits for a callback under way, and that
+            // callback may be stopping this very handle.
+            drop(observer);
             Ok(())
         })
     }

@@ -86,3 +86,55 @@ fn a_stopped_listener_hears_nothing_more() {
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
     );
 }
+
+/// Stops its own handle from inside its callback, slowly.
+struct StopsItself {
+    handle: std::sync::OnceLock<Arc<insikt_ffi::observe::ListenerHandle>>,
+    calls: std::sync::atomic::AtomicUsize,
+    entered: Mutex<Sender<()>>,
+}
+
+impl ChangeListener for StopsItself {
+    fn on_change(&self, _: Vec<Change>) {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.entered.lock().unwrap().send(());
+        // Meanwhile the app stops the handle from another thread.
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(handle) = self.handle.get() {
+            handle.stop().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_listener_stopping_itself_while_the_app_stops_it_does_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).unwrap();
+    let (entered_tx, entered) = channel();
+    let listener = Arc::new(StopsItself {
+        handle: Default::default(),
+        calls: Default::default(),
+        entered: Mutex::new(entered_tx),
+    });
+    let handle = store.observe_all(listener.clone()).unwrap();
+    listener.handle.set(handle.clone()).ok().unwrap();
+    store
+        .create_project("Rasten".into(), Lang::Sv, "Sara".into())
+        .unwrap();
+    entered.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The app stops it while the callback runs (and the callback stops it too).
+    let (stopped_tx, stopped) = channel();
+    let app = handle.clone();
+    std::thread::spawn(move || {
+        app.stop().unwrap();
+        let _ = stopped_tx.send(());
+    });
+    stopped
+        .recv_timeout(Duration::from_secs(10))
+        .expect("stopping a listener whose callback stops it too deadlocked");
+    store
+        .create_project("Annat".into(), Lang::Sv, "Sara".into())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(listener.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
