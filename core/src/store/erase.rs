@@ -97,12 +97,21 @@ impl Store {
         let hashes = self.hashes_in(keys)?;
         let mut guard = self.lock();
         settle_locked(&mut guard);
-        let State { conn, cache, .. } = &mut *guard;
+        let State {
+            conn,
+            cache,
+            observers,
+            ..
+        } = &mut *guard;
         let tx = conn.transaction()?;
+        let held = projects_of(&tx, keys)?;
         let (documents, _) = destroy_documents(&tx, keys)?;
         tx.commit()?;
         for key in keys {
             cache.evict(key);
+        }
+        for (key, project) in &held {
+            observers.publish(project, key, true);
         }
         drop(guard);
         for hash in hashes {
@@ -326,11 +335,43 @@ fn destroy(
         }
     }
     outcome?;
+    if !project.is_empty() {
+        let pid = crate::ids::ProjectId::from(project);
+        for key in doomed {
+            state.observers.publish(&pid, key, true);
+        }
+        for session in shared {
+            state
+                .observers
+                .publish(&pid, &DocKey::Session(session.clone()), false);
+        }
+        state
+            .observers
+            .publish(&pid, &DocKey::Project(pid.clone()), false);
+    }
     Ok(ErasureReport {
         documents,
         notes,
         blobs: 0,
     })
+}
+
+/// The project of each of `keys` held here, before they are destroyed.
+fn projects_of(
+    tx: &rusqlite::Transaction,
+    keys: &[DocKey],
+) -> Result<Vec<(DocKey, crate::ids::ProjectId)>> {
+    let mut held = Vec::new();
+    for key in keys {
+        let project: Option<Option<String>> = tx
+            .prepare_cached("SELECT project FROM documents WHERE doc = ?1")?
+            .query_row([key.to_string()], |r| r.get(0))
+            .optional()?;
+        if let Some(Some(p)) = project {
+            held.push((key.clone(), crate::ids::ProjectId::from(p)));
+        }
+    }
+    Ok(held)
 }
 
 /// Deletes documents with their chunks and index rows, pending captures filed into

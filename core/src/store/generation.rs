@@ -523,7 +523,12 @@ impl super::Store {
         let generation = generation_of(&new)?;
         let me = self.me().as_str().to_string();
         let mut guard = self.lock();
-        let super::State { conn, cache, .. } = &mut *guard;
+        let super::State {
+            conn,
+            cache,
+            observers,
+            ..
+        } = &mut *guard;
         super::refuse_erased(conn, key)?;
         let held: Option<u32> = {
             use rusqlite::OptionalExtension;
@@ -559,6 +564,7 @@ impl super::Store {
             let _ = loaded.doc.save_incremental();
             super::index::reindex(&tx, key, &loaded.doc, &me)?;
             tx.commit()?;
+            observers.publish(&super::project_of(key, &loaded.doc)?, key, false);
             let kept: BTreeSet<String> = super::docs::describe(&loaded.doc)?
                 .blobs
                 .into_iter()

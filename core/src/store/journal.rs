@@ -72,6 +72,7 @@ pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
         conn,
         cache,
         pending,
+        observers,
         ..
     } = state;
     let rows: Vec<(i64, String, String, Vec<u8>)> = {
@@ -133,6 +134,9 @@ pub(crate) fn apply_batch(state: &mut State, max: usize) -> Result<usize> {
     match outcome {
         Ok(n) => {
             pending.fetch_sub(n as i64, Ordering::AcqRel);
+            for (key, project) in &touched {
+                observers.publish(project, key, false);
+            }
             Ok(n)
         }
         Err(e) => {

@@ -19,6 +19,7 @@ mod journal;
 mod key;
 mod media;
 mod membership;
+mod observe;
 mod project;
 mod query;
 mod retention;
@@ -41,6 +42,7 @@ pub use export::{ExportedMedia, Report};
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
 pub use membership::SetAside;
+pub use observe::{Change, Observer, Watch};
 pub use retention::RetentionReport;
 pub use views::*;
 
@@ -96,6 +98,8 @@ pub struct Store {
     /// Held for the store's lifetime: one process at a time may write a store, or
     /// its in-memory documents could run behind the database.
     _lock: Arc<std::fs::File>,
+    /// Who is told about changes (see `observe`).
+    observers: Arc<observe::Registry>,
     me: MemberId,
     /// This device's automerge actor, hex: the author of its changes.
     actor: String,
@@ -109,6 +113,7 @@ struct State {
     pending: journal::PendingCount,
     /// The last failure of the journal worker, cleared by its next success.
     apply_error: Option<Error>,
+    observers: Arc<observe::Registry>,
 }
 
 impl std::fmt::Debug for Store {
@@ -141,11 +146,13 @@ impl Store {
             journal::count(&conn)? as i64,
             std::sync::atomic::Ordering::Release,
         );
+        let observers = Arc::new(observe::Registry::default());
         let mut state = State {
             conn,
             cache: DocCache::new(actor),
             pending: pending.clone(),
             apply_error: None,
+            observers: observers.clone(),
         };
         // Notes captured before a crash are applied before anything reads them. A
         // failure here (a full disk) must not lock anyone out of their data: it is
@@ -162,6 +169,7 @@ impl Store {
             inner,
             blobs: Arc::new(blobs),
             _lock: Arc::new(lock),
+            observers,
             me,
             actor: actor_hex,
             dir: dir.to_path_buf(),
@@ -215,8 +223,9 @@ impl Store {
             tx.commit()?;
             Ok(result)
         })();
-        if outcome.is_err() {
-            cache.evict(key);
+        match &outcome {
+            Ok(_) => self.observers.publish(project, key, false),
+            Err(_) => cache.evict(key),
         }
         outcome
     }
@@ -243,8 +252,9 @@ impl Store {
             tx.commit()?;
             Ok(())
         })();
-        if outcome.is_err() {
-            cache.evict(key);
+        match &outcome {
+            Ok(()) => self.observers.publish(project, key, false),
+            Err(_) => cache.evict(key),
         }
         outcome
     }
@@ -336,6 +346,17 @@ impl Store {
         }
         self.worker.notify();
         outcome
+    }
+
+    /// Panics while holding the store's locks: the bindings' tests show with it that a
+    /// panic below the API reaches the app as an error and leaves the store usable.
+    /// Only in builds with the `test-hooks` feature, which no release enables.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn panic_while_locked(&self) {
+        let _capture = self.capture.lock();
+        let _state = self.lock();
+        panic!("test hook: a panic inside the store");
     }
 
     /// How many captured notes wait to be applied, and the last error applying them
@@ -451,6 +472,7 @@ impl Store {
             docs::persist(&tx, key, &project, loaded)?;
             membership::index_or_set_aside(&tx, key, &loaded.doc, &me)?;
             tx.commit()?;
+            self.observers.publish(&project, key, false);
             Ok(true)
         })();
         // A document that was new here and brought nothing stays unstored: forget it.
