@@ -71,6 +71,14 @@ pub struct HubSyncReport {
     pub audit_rows_sent: u32,
     /// The hub could not take the audit rows this time (they go with the next sync).
     pub audit_upload_failed: bool,
+    /// Documents the hub would not take from this device (it refused a change made
+    /// here): still held here, as they are.
+    pub refused: u32,
+    /// Documents of projects whose team this device left, purged here.
+    pub purged: u32,
+    /// Documents held here that do not read as their type: kept, out of lists and
+    /// search until a later change mends them.
+    pub set_aside: u32,
 }
 
 fn count(n: usize) -> u32 {
@@ -85,6 +93,8 @@ impl From<insikt_core::sync::HubSyncReport> for HubSyncReport {
             blobs_downloaded,
             audit_rows_sent,
             audit_upload_failed,
+            purged,
+            set_aside,
         } = v;
         HubSyncReport {
             documents_changed: count(documents.changed.len()),
@@ -95,6 +105,9 @@ impl From<insikt_core::sync::HubSyncReport> for HubSyncReport {
             blobs_downloaded: count(blobs_downloaded),
             audit_rows_sent: count(audit_rows_sent),
             audit_upload_failed,
+            refused: count(documents.refused.len()),
+            purged: count(purged),
+            set_aside: count(set_aside.len()),
         }
     }
 }

@@ -2917,6 +2917,20 @@ public struct HubSyncReport: Equatable, Hashable {
      * The hub could not take the audit rows this time (they go with the next sync).
      */
     public var auditUploadFailed: Bool
+    /**
+     * Documents the hub would not take from this device (it refused a change made
+     * here): still held here, as they are.
+     */
+    public var refused: UInt32
+    /**
+     * Documents of projects whose team this device left, purged here.
+     */
+    public var purged: UInt32
+    /**
+     * Documents held here that do not read as their type: kept, out of lists and
+     * search until a later change mends them.
+     */
+    public var setAside: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2932,7 +2946,18 @@ public struct HubSyncReport: Equatable, Hashable {
          */auditRowsSent: UInt32, 
         /**
          * The hub could not take the audit rows this time (they go with the next sync).
-         */auditUploadFailed: Bool) {
+         */auditUploadFailed: Bool, 
+        /**
+         * Documents the hub would not take from this device (it refused a change made
+         * here): still held here, as they are.
+         */refused: UInt32, 
+        /**
+         * Documents of projects whose team this device left, purged here.
+         */purged: UInt32, 
+        /**
+         * Documents held here that do not read as their type: kept, out of lists and
+         * search until a later change mends them.
+         */setAside: UInt32) {
         self.documentsChanged = documentsChanged
         self.bytesSent = bytesSent
         self.bytesReceived = bytesReceived
@@ -2941,6 +2966,9 @@ public struct HubSyncReport: Equatable, Hashable {
         self.blobsDownloaded = blobsDownloaded
         self.auditRowsSent = auditRowsSent
         self.auditUploadFailed = auditUploadFailed
+        self.refused = refused
+        self.purged = purged
+        self.setAside = setAside
     }
 
     
@@ -2966,7 +2994,10 @@ public struct FfiConverterTypeHubSyncReport: FfiConverterRustBuffer {
                 blobsUploaded: FfiConverterUInt32.read(from: &buf), 
                 blobsDownloaded: FfiConverterUInt32.read(from: &buf), 
                 auditRowsSent: FfiConverterUInt32.read(from: &buf), 
-                auditUploadFailed: FfiConverterBool.read(from: &buf)
+                auditUploadFailed: FfiConverterBool.read(from: &buf), 
+                refused: FfiConverterUInt32.read(from: &buf), 
+                purged: FfiConverterUInt32.read(from: &buf), 
+                setAside: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -2979,6 +3010,9 @@ public struct FfiConverterTypeHubSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.blobsDownloaded, into: &buf)
         FfiConverterUInt32.write(value.auditRowsSent, into: &buf)
         FfiConverterBool.write(value.auditUploadFailed, into: &buf)
+        FfiConverterUInt32.write(value.refused, into: &buf)
+        FfiConverterUInt32.write(value.purged, into: &buf)
+        FfiConverterUInt32.write(value.setAside, into: &buf)
     }
 }
 

@@ -4630,6 +4630,23 @@ data class HubSyncReport (
      * The hub could not take the audit rows this time (they go with the next sync).
      */
     var `auditUploadFailed`: kotlin.Boolean
+    , 
+    /**
+     * Documents the hub would not take from this device (it refused a change made
+     * here): still held here, as they are.
+     */
+    var `refused`: kotlin.UInt
+    , 
+    /**
+     * Documents of projects whose team this device left, purged here.
+     */
+    var `purged`: kotlin.UInt
+    , 
+    /**
+     * Documents held here that do not read as their type: kept, out of lists and
+     * search until a later change mends them.
+     */
+    var `setAside`: kotlin.UInt
     
 ){
     
@@ -4654,6 +4671,9 @@ public object FfiConverterTypeHubSyncReport: FfiConverterRustBuffer<HubSyncRepor
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -4665,7 +4685,10 @@ public object FfiConverterTypeHubSyncReport: FfiConverterRustBuffer<HubSyncRepor
             FfiConverterUInt.allocationSize(value.`blobsUploaded`) +
             FfiConverterUInt.allocationSize(value.`blobsDownloaded`) +
             FfiConverterUInt.allocationSize(value.`auditRowsSent`) +
-            FfiConverterBoolean.allocationSize(value.`auditUploadFailed`)
+            FfiConverterBoolean.allocationSize(value.`auditUploadFailed`) +
+            FfiConverterUInt.allocationSize(value.`refused`) +
+            FfiConverterUInt.allocationSize(value.`purged`) +
+            FfiConverterUInt.allocationSize(value.`setAside`)
     )
 
     override fun write(value: HubSyncReport, buf: ByteBuffer) {
@@ -4677,6 +4700,9 @@ public object FfiConverterTypeHubSyncReport: FfiConverterRustBuffer<HubSyncRepor
             FfiConverterUInt.write(value.`blobsDownloaded`, buf)
             FfiConverterUInt.write(value.`auditRowsSent`, buf)
             FfiConverterBoolean.write(value.`auditUploadFailed`, buf)
+            FfiConverterUInt.write(value.`refused`, buf)
+            FfiConverterUInt.write(value.`purged`, buf)
+            FfiConverterUInt.write(value.`setAside`, buf)
     }
 }
 
