@@ -46,8 +46,13 @@ struct ProjectAccess {
 
 /// How many documents stay loaded.
 const CACHE_CAPACITY: usize = 4096;
-/// How many documents one connection may bring at once before they are identified.
-const MAX_PROVISIONAL_PER_CONN: usize = 256;
+/// How many bytes of changes waiting for dependencies one connection may leave on
+/// the hub's documents: about one message's worth. A large sync leaves some for one
+/// round trip (a bloom filter's false positive makes a peer skip a change that later
+/// ones depend on, and the hub asks for it), a forger leaves them for good.
+const MAX_WAITING_PER_CONN: usize = 16 << 20;
+/// The same over every connection.
+const MAX_WAITING_TOTAL: usize = 32 << 20;
 
 /// The documents on the hub, with the devices on each connection.
 pub struct HubDocuments {
@@ -56,7 +61,10 @@ pub struct HubDocuments {
     cache: HashMap<DocumentId, AutoCommit>,
     meta: HashMap<DocumentId, DocMeta>,
     tombstones: HashSet<DocumentId>,
-    provisional: HashMap<(ConnId, DocumentId), AutoCommit>,
+    /// Loaded documents holding changes that wait for dependencies not received yet,
+    /// with how many bytes of changes each connection brought while they waited.
+    /// Such changes are never stored; they leave memory with the connection.
+    waiting: HashMap<DocumentId, HashMap<ConnId, usize>>,
     projects: HashMap<String, ProjectAccess>,
     conns: HashMap<ConnId, Device>,
     /// Documents erased by the last message or replaced by a new generation (both
@@ -106,7 +114,7 @@ impl HubDocuments {
             cache: HashMap::new(),
             meta: HashMap::new(),
             tombstones,
-            provisional: HashMap::new(),
+            waiting: HashMap::new(),
             projects: HashMap::new(),
             conns: HashMap::new(),
             erased_now: Vec::new(),
@@ -119,10 +127,61 @@ impl HubDocuments {
         self.conns.insert(conn, device);
     }
 
-    /// Forgets a connection.
+    /// Forgets a connection, and the changes it left waiting for dependencies: the
+    /// documents holding them are dropped from memory (everything else in them is
+    /// stored) and load again without them.
     pub fn detach(&mut self, conn: ConnId) {
         self.conns.remove(&conn);
-        self.provisional.retain(|(c, _), _| *c != conn);
+        let left: Vec<DocumentId> = self
+            .waiting
+            .iter()
+            .filter(|(_, by)| by.contains_key(&conn))
+            .map(|(doc, _)| *doc)
+            .collect();
+        for doc in left {
+            self.forget_waiting(&doc);
+        }
+    }
+
+    /// How many bytes of changes waiting for their dependencies the loaded documents
+    /// hold, as counted when they arrived.
+    pub fn waiting_bytes(&self) -> usize {
+        self.waiting.values().flat_map(|by| by.values()).sum()
+    }
+
+    /// Drops a loaded document with the changes waiting in it.
+    fn forget_waiting(&mut self, doc: &DocumentId) {
+        self.waiting.remove(doc);
+        self.cache.remove(doc);
+        self.chunks.remove(doc);
+    }
+
+    /// After a message from `conn` with `incoming` bytes of changes was applied to
+    /// `doc`: whether some of them wait for dependencies that were not sent, over
+    /// what the connection or the hub may hold. Then the document is dropped from
+    /// memory (nothing of the message is kept) and refused to the sender. Changes
+    /// that no longer wait free their share.
+    fn over_waiting(&mut self, conn: ConnId, doc: &DocumentId, incoming: usize) -> Result<bool> {
+        let waits = match self.cache.get_mut(doc) {
+            Some(loaded) => !loaded.get_missing_deps(&[]).is_empty(),
+            None => false,
+        };
+        if !waits {
+            self.waiting.remove(doc);
+            return Ok(false);
+        }
+        *self
+            .waiting
+            .entry(*doc)
+            .or_default()
+            .entry(conn)
+            .or_default() += incoming;
+        let by_conn: usize = self.waiting.values().filter_map(|by| by.get(&conn)).sum();
+        if by_conn > MAX_WAITING_PER_CONN || self.waiting_bytes() > MAX_WAITING_TOTAL {
+            self.forget_waiting(doc);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// The connections of a device.
@@ -254,13 +313,17 @@ impl HubDocuments {
         policy(device, meta.kind, meta.subject.as_deref())
     }
 
-    /// Whether a device may read the blob `hash`: some document it may read
-    /// references it.
+    /// Whether a device may read the blob `hash`: a document it may read references
+    /// it, in a project that holds the blob (one of its devices uploaded it). A
+    /// reference from a project that never received the bytes grants nothing.
     pub fn may_read_blob(&mut self, device: &Device, hash: &str) -> Result<bool> {
         let docs: Vec<String> = {
-            let mut stmt = self
-                .db
-                .prepare("SELECT doc_id FROM doc_blobs WHERE hash = ?1")?;
+            let mut stmt = self.db.prepare_cached(
+                "SELECT DISTINCT b.doc_id FROM doc_blobs b
+                 JOIN documents d ON d.doc_id = b.doc_id
+                 JOIN blob_records r ON r.project = d.project AND r.hash = b.hash
+                 WHERE b.hash = ?1",
+            )?;
             let rows = stmt.query_map([hash], |r| r.get::<_, String>(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -283,6 +346,80 @@ impl HubDocuments {
             .db
             .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
             .exists([hash])?)
+    }
+
+    /// Whether some project holds the blob `hash` (its file must stay).
+    pub fn blob_recorded(&self, hash: &str) -> Result<bool> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT 1 FROM blob_records WHERE hash = ?1 LIMIT 1")?
+            .exists([hash])?)
+    }
+
+    /// Whether `device` may upload blobs for `project`: it may write a document of
+    /// the project (a participant's phone: its own inbox there).
+    pub fn may_upload_to(&mut self, device: &Device, project: &str) -> bool {
+        if device.revoked || self.project(project).is_none() {
+            return false;
+        }
+        let meta = match device.role {
+            Role::Participant => {
+                let Some(p) = device.participant.as_deref().and_then(|p| p.parse().ok()) else {
+                    return false;
+                };
+                let inbox = self.current_id(&DocKey::Inbox(p));
+                match self.meta(&inbox) {
+                    Some(m) if m.project == project => m,
+                    _ => return false,
+                }
+            }
+            _ => DocMeta {
+                name: String::new(),
+                kind: "session",
+                project: project.to_string(),
+                subject: None,
+            },
+        };
+        self.access_recorded(device, &meta) == Access::ReadWrite
+    }
+
+    /// The projects `device` may upload blobs for.
+    pub fn upload_projects(&mut self, device: &Device) -> Result<Vec<String>> {
+        let candidates: Vec<String> = {
+            let mut stmt = self.db.prepare_cached(
+                "SELECT p.id FROM projects p WHERE p.org = ?1 OR (p.cross_org = 1 AND EXISTS
+                    (SELECT 1 FROM project_orgs o WHERE o.project = p.id AND o.org = ?1))
+                 ORDER BY p.id",
+            )?;
+            let rows = stmt.query_map([&device.org], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        Ok(candidates
+            .into_iter()
+            .filter(|p| self.may_upload_to(device, p))
+            .collect())
+    }
+
+    /// Which device uploaded the blob `hash` for `project`, when the project holds
+    /// it (`Some(None)`: held since before uploads were recorded by device).
+    pub fn blob_record(&self, project: &str, hash: &str) -> Result<Option<Option<String>>> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT device FROM blob_records WHERE project = ?1 AND hash = ?2")?
+            .query_row([project, hash], |r| r.get::<_, Option<String>>(0))
+            .optional()?)
+    }
+
+    /// Ends the records of blobs no document of their project references, uploaded
+    /// before `before` (milliseconds): a device's finished uploads that nothing came
+    /// to use. Returns how many.
+    pub fn expire_unreferenced_blobs(&self, before: i64) -> Result<usize> {
+        Ok(self.db.execute(
+            "DELETE FROM blob_records WHERE created_at <= ?1 AND NOT EXISTS
+                (SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+                 WHERE b.hash = blob_records.hash AND d.project = blob_records.project)",
+            [before],
+        )?)
     }
 
     /// Rewrites the database's log, so pages freed by rebuilds leave it too.
@@ -335,6 +472,7 @@ impl HubDocuments {
                 // Drop an arbitrary document: everything is persisted.
                 if let Some(k) = self.cache.keys().next().copied() {
                     self.cache.remove(&k);
+                    self.waiting.remove(&k);
                 }
             }
             self.cache.insert(*doc, loaded);
@@ -359,8 +497,13 @@ impl HubDocuments {
         let tx = self.db.unchecked_transaction()?;
         if snapshot {
             // Uncompressed, as on devices: the database is encrypted, and a scan after
-            // an erasure must be able to read every byte it finds.
-            let data = doc.save_nocompress();
+            // an erasure must be able to read every byte it finds. Changes waiting for
+            // dependencies never arrived from anyone the hub trusts with them yet:
+            // they are not written.
+            let data = doc.save_with_options(automerge::SaveOptions {
+                deflate: false,
+                retain_orphans: false,
+            });
             tx.execute(
                 "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -391,9 +534,10 @@ impl HubDocuments {
             )?
             .execute(params![id.to_string(), hash, rendition])?;
         }
-        // Blobs this document no longer references, and no other does, are destroyed
-        // (a redaction replaced them, retention purged them).
-        let orphans = unreferenced(&tx, before)?;
+        // Blobs this document no longer references, and no other document of its
+        // project does, leave the project; a blob no project holds is destroyed (a
+        // redaction replaced it, retention purged it).
+        let orphans = release_blobs(&tx, &meta.project, &before, false)?;
         tx.commit()?;
         self.destroy_blobs(orphans)?;
         if snapshot {
@@ -419,11 +563,13 @@ impl HubDocuments {
                 if self.tombstones.contains(&id) || !self.belongs_to(&key, project) {
                     continue;
                 }
-                let hashes: Vec<String> = {
-                    let mut stmt = self.db.prepare(
-                        "SELECT hash FROM doc_blobs b WHERE doc_id = ?1
-                         AND NOT EXISTS (SELECT 1 FROM doc_blobs o WHERE o.hash = b.hash AND o.doc_id != ?1)",
-                    )?;
+                // Every blob the document referenced leaves the project, whatever
+                // else refers to it: a reference grants nothing without the project's
+                // record, and a blob no project holds any longer is destroyed.
+                let referenced: Vec<String> = {
+                    let mut stmt = self
+                        .db
+                        .prepare("SELECT hash FROM doc_blobs WHERE doc_id = ?1")?;
                     let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
@@ -460,12 +606,10 @@ impl HubDocuments {
                         params![p.as_str(), now(), project],
                     )?;
                 }
+                let hashes = release_blobs(&tx, project, &referenced, true)?;
                 tx.commit()?;
-                for hash in hashes {
-                    if let Ok(h) = hash.parse::<BlobHash>() {
-                        self.blobs.delete(&h)?;
-                    }
-                }
+                self.destroy_blobs(hashes)?;
+                self.waiting.remove(&id);
                 self.cache.remove(&id);
                 self.chunks.remove(&id);
                 self.meta.remove(&id);
@@ -502,6 +646,7 @@ impl HubDocuments {
     /// Applies a sync message to a recorded document.
     fn receive_recorded(
         &mut self,
+        conn: ConnId,
         device: &Device,
         doc: &DocumentId,
         meta: &DocMeta,
@@ -510,6 +655,7 @@ impl HubDocuments {
     ) -> Result<Received> {
         let is_project = meta.kind == "project";
         let coordinator = device.role == Role::Coordinator;
+        let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
         let loaded = self.load(doc)?;
         let before = loaded.get_heads();
         if is_project && !coordinator && !message.changes.is_empty() {
@@ -537,6 +683,13 @@ impl HubDocuments {
             .sync()
             .receive_sync_message(state, message)
             .map_err(CoreError::from)?;
+        if self.over_waiting(conn, doc, incoming)? {
+            return Ok(Received {
+                changed: false,
+                refused: true,
+            });
+        }
+        let loaded = self.load(doc)?;
         if loaded.get_heads() == before {
             return Ok(Received::default());
         }
@@ -544,8 +697,7 @@ impl HubDocuments {
             // Only the hub writes a document's generation: drop what was applied (the
             // document reloads as stored) and refuse this document to the sender; the
             // rest of its connection goes on.
-            self.cache.remove(doc);
-            self.chunks.remove(doc);
+            self.forget_waiting(doc);
             return Ok(Received {
                 changed: false,
                 refused: true,
@@ -569,8 +721,7 @@ impl HubDocuments {
             Err(e) => {
                 // What was applied but not stored is dropped: the document reloads from
                 // the database, and the peer (whose connection closes) sends it again.
-                self.cache.remove(doc);
-                self.chunks.remove(doc);
+                self.forget_waiting(doc);
                 Err(e)
             }
         }
@@ -586,25 +737,20 @@ impl HubDocuments {
         state: &mut sync::State,
         message: sync::Message,
     ) -> Result<Received> {
-        let slot = (conn, *doc);
-        if !self.provisional.contains_key(&slot)
-            && self.provisional.keys().filter(|(c, _)| *c == conn).count()
-                >= MAX_PROVISIONAL_PER_CONN
-        {
-            return Err(HubError::TooLarge("too many new documents at once"));
-        }
-        let provisional = self.provisional.entry(slot).or_default();
-        let applied = provisional
+        // The document is built from this one message and kept only if it names
+        // itself at once (devices send a new document whole): nothing provisional
+        // stays between messages, on any connection.
+        let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
+        let mut new_doc = AutoCommit::new();
+        new_doc
             .sync()
             .receive_sync_message(state, message)
-            .map_err(CoreError::from);
-        if applied.is_err() || provisional.get_heads().is_empty() {
-            // Nothing arrived (a request, a first hello): keep nothing for it.
-            self.provisional.remove(&slot);
-            applied?;
+            .map_err(CoreError::from)?;
+        if new_doc.get_heads().is_empty() {
+            // Nothing arrived (a request, a first hello, or only changes waiting for
+            // others): keep nothing for it.
             return Ok(Received::default());
         }
-        let mut new_doc = self.provisional.remove(&slot).unwrap_or_default();
         let info = insikt_core::store::describe_document(&new_doc)?;
         if &DocumentId::of_generation(&info.key, info.generation) != doc {
             return Err(HubError::Invalid(
@@ -655,26 +801,47 @@ impl HubDocuments {
         }
         self.meta.insert(*doc, meta);
         self.cache.insert(*doc, new_doc);
+        // What it stored is kept; changes that came with it waiting for others count
+        // like those of a document already here.
+        let over = self.over_waiting(conn, doc, incoming)?;
         Ok(Received {
             changed: true,
-            refused: false,
+            refused: over,
         })
     }
 }
 
-/// Those of `hashes` that no document references any longer.
-fn unreferenced(tx: &Connection, hashes: Vec<String>) -> Result<Vec<String>> {
-    let mut orphans = Vec::new();
+/// Ends `project`'s records of `hashes` — every one (`all`: an erasure), or those no
+/// document of the project references any longer — and returns those no project
+/// holds any more: their files are to be destroyed.
+fn release_blobs(
+    tx: &Connection,
+    project: &str,
+    hashes: &[String],
+    all: bool,
+) -> Result<Vec<String>> {
+    let mut gone = Vec::new();
     for hash in hashes {
-        let still: Option<i64> = tx
-            .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
-            .query_row([&hash], |r| r.get(0))
-            .optional()?;
-        if still.is_none() {
-            orphans.push(hash);
+        let used = !all
+            && tx
+                .prepare_cached(
+                    "SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+                     WHERE b.hash = ?1 AND d.project = ?2 LIMIT 1",
+                )?
+                .exists(params![hash, project])?;
+        if used {
+            continue;
+        }
+        tx.prepare_cached("DELETE FROM blob_records WHERE project = ?1 AND hash = ?2")?
+            .execute(params![project, hash])?;
+        let held = tx
+            .prepare_cached("SELECT 1 FROM blob_records WHERE hash = ?1 LIMIT 1")?
+            .exists([hash])?;
+        if !held {
+            gone.push(hash.clone());
         }
     }
-    Ok(orphans)
+    Ok(gone)
 }
 
 /// Whether the changes between `before` and `after` touch the project's erasures.
@@ -786,7 +953,7 @@ impl Documents for HubDocuments {
 
     fn generate(
         &mut self,
-        conn: ConnId,
+        _conn: ConnId,
         doc: &DocumentId,
         state: &mut sync::State,
     ) -> insikt_core::Result<Option<sync::Message>> {
@@ -794,10 +961,7 @@ impl Documents for HubDocuments {
             let loaded = self.load(doc).map_err(to_core)?;
             return Ok(loaded.sync().generate_sync_message(state));
         }
-        match self.provisional.get_mut(&(conn, *doc)) {
-            Some(provisional) => Ok(provisional.sync().generate_sync_message(state)),
-            None => Ok(AutoCommit::new().sync().generate_sync_message(state)),
-        }
+        Ok(AutoCommit::new().sync().generate_sync_message(state))
     }
 
     fn receive(
@@ -816,7 +980,7 @@ impl Documents for HubDocuments {
             return Err(CoreError::Unauthorized("the device was revoked".into()));
         }
         let outcome = match self.meta(doc) {
-            Some(meta) => self.receive_recorded(&device, doc, &meta, state, message),
+            Some(meta) => self.receive_recorded(conn, &device, doc, &meta, state, message),
             None => self.receive_new(conn, &device, doc, state, message),
         };
         outcome.map_err(to_core)
@@ -1108,11 +1272,10 @@ impl HubDocuments {
             ],
         )?;
         crate::db::audit(&tx, None, None, "new-generation", meta.kind)?;
-        let orphans = unreferenced(&tx, old_hashes)?;
+        let orphans = release_blobs(&tx, &meta.project, &old_hashes, false)?;
         tx.commit()?;
         self.destroy_blobs(orphans)?;
-        self.cache.remove(old_id);
-        self.chunks.remove(old_id);
+        self.forget_waiting(old_id);
         self.meta.remove(old_id);
         self.tombstones.insert(*old_id);
         self.meta.insert(new_id, meta);

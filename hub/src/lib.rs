@@ -9,18 +9,22 @@
 //!
 //! - [`auth`]: organisations, invites, devices, tokens (kept hashed), revocation.
 //! - [`docs`]: the documents and the access policy.
+//! - [`blobs`]: uploads, each its device's own, streamed into the blob store.
+//! - [`slots`]: each device's share of connections, downloads and uploads; tickets.
 //! - [`server`]: the HTTP and WebSocket endpoints.
 
 pub mod auth;
+pub mod blobs;
 pub mod db;
 pub mod docs;
 pub mod error;
 pub mod server;
+pub mod slots;
 pub mod tls;
 
 pub use auth::{Device, Enrollment, Role};
 pub use error::{HubError, Result};
-pub use server::{Hub, HubConfig};
+pub use server::{Held, Hub, HubConfig};
 
 use std::path::Path;
 

@@ -40,6 +40,7 @@ pub use export::{ExportedMedia, Report};
 pub use key::StoreKey;
 pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
 pub use retention::RetentionReport;
+pub use sync::BlobReference;
 pub use views::*;
 
 use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
