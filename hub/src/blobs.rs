@@ -109,7 +109,7 @@ pub fn receive_piece(
     let id = match id {
         Some(id) => id,
         None => {
-            check_quota(&tx, me, total)?;
+            check_quota(&tx, me, project, &hex, total)?;
             tx.execute(
                 "INSERT INTO blob_uploads (device, project, hash, total, received, started_at)
                  VALUES (?1, ?2, ?3, ?4, 0, ?5)",
@@ -135,8 +135,10 @@ pub fn receive_piece(
     })
 }
 
-/// Refuses an upload of `total` bytes that would take the device past its quota.
-fn check_quota(c: &Connection, me: &Device, total: u64) -> Result<()> {
+/// Refuses an upload of `total` bytes that would take the device past its quota. A
+/// blob a document of the project refers to already is in use as soon as it is
+/// stored, and counts only as unfinished meanwhile.
+fn check_quota(c: &Connection, me: &Device, project: &str, hash: &str, total: u64) -> Result<()> {
     let q = quota(me.role);
     let pending: i64 = c.query_row(
         "SELECT coalesce(sum(total), 0) FROM blob_uploads WHERE device = ?1",
@@ -147,6 +149,15 @@ fn check_quota(c: &Connection, me: &Device, total: u64) -> Result<()> {
         return Err(HubError::TooLarge(
             "too much unfinished upload for one device",
         ));
+    }
+    let in_use = c
+        .prepare_cached(
+            "SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+             WHERE b.hash = ?1 AND d.project = ?2 LIMIT 1",
+        )?
+        .exists(params![hash, project])?;
+    if in_use {
+        return Ok(());
     }
     let (count, bytes): (i64, i64) = c.query_row(
         "SELECT count(*), coalesce(sum(r.bytes), 0) FROM blob_records r

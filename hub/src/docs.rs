@@ -156,18 +156,31 @@ impl HubDocuments {
         self.chunks.remove(doc);
     }
 
-    /// After a message from `conn` with `incoming` bytes of changes was applied to
-    /// `doc`: whether some of them wait for dependencies that were not sent, over
-    /// what the connection or the hub may hold. Then the document is dropped from
-    /// memory (nothing of the message is kept) and refused to the sender. Changes
-    /// that no longer wait free their share.
-    fn over_waiting(&mut self, conn: ConnId, doc: &DocumentId, incoming: usize) -> Result<bool> {
-        let waits = match self.cache.get_mut(doc) {
-            Some(loaded) => !loaded.get_missing_deps(&[]).is_empty(),
-            None => false,
-        };
-        if !waits {
+    /// After a message from `conn` bringing `incoming` changes (hash and size) was
+    /// applied to `doc`: whether the changes of it that wait for dependencies not
+    /// sent take the connection, or the hub, over what it may hold. Then the document
+    /// is dropped from memory (nothing of the message is kept) and refused to the
+    /// sender. A document none of whose changes wait any longer frees its share.
+    fn over_waiting(
+        &mut self,
+        conn: ConnId,
+        doc: &DocumentId,
+        incoming: &[(automerge::ChangeHash, usize)],
+    ) -> Result<bool> {
+        let Some(loaded) = self.cache.get_mut(doc) else {
             self.waiting.remove(doc);
+            return Ok(false);
+        };
+        if loaded.get_missing_deps(&[]).is_empty() {
+            self.waiting.remove(doc);
+            return Ok(false);
+        }
+        let left: usize = incoming
+            .iter()
+            .filter(|(hash, _)| loaded.get_change_meta_by_hash(hash).is_none())
+            .map(|(_, len)| len)
+            .sum();
+        if left == 0 {
             return Ok(false);
         }
         *self
@@ -175,7 +188,7 @@ impl HubDocuments {
             .entry(*doc)
             .or_default()
             .entry(conn)
-            .or_default() += incoming;
+            .or_default() += left;
         let by_conn: usize = self.waiting.values().filter_map(|by| by.get(&conn)).sum();
         if by_conn > MAX_WAITING_PER_CONN || self.waiting_bytes() > MAX_WAITING_TOTAL {
             self.forget_waiting(doc);
@@ -655,7 +668,7 @@ impl HubDocuments {
     ) -> Result<Received> {
         let is_project = meta.kind == "project";
         let coordinator = device.role == Role::Coordinator;
-        let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
+        let incoming = change_hashes(&message);
         let loaded = self.load(doc)?;
         let before = loaded.get_heads();
         if is_project && !coordinator && !message.changes.is_empty() {
@@ -683,7 +696,7 @@ impl HubDocuments {
             .sync()
             .receive_sync_message(state, message)
             .map_err(CoreError::from)?;
-        if self.over_waiting(conn, doc, incoming)? {
+        if self.over_waiting(conn, doc, &incoming)? {
             return Ok(Received {
                 changed: false,
                 refused: true,
@@ -740,7 +753,7 @@ impl HubDocuments {
         // The document is built from this one message and kept only if it names
         // itself at once (devices send a new document whole): nothing provisional
         // stays between messages, on any connection.
-        let incoming: usize = message.changes.iter().map(<[u8]>::len).sum();
+        let incoming = change_hashes(&message);
         let mut new_doc = AutoCommit::new();
         new_doc
             .sync()
@@ -803,12 +816,26 @@ impl HubDocuments {
         self.cache.insert(*doc, new_doc);
         // What it stored is kept; changes that came with it waiting for others count
         // like those of a document already here.
-        let over = self.over_waiting(conn, doc, incoming)?;
+        let over = self.over_waiting(conn, doc, &incoming)?;
         Ok(Received {
             changed: true,
             refused: over,
         })
     }
+}
+
+/// The hash and size of each change a sync message carries (a chunk that is a whole
+/// document, not a change, is left out: it never waits for anything).
+fn change_hashes(message: &sync::Message) -> Vec<(automerge::ChangeHash, usize)> {
+    message
+        .changes
+        .iter()
+        .filter_map(|chunk| {
+            automerge::Change::try_from(chunk)
+                .ok()
+                .map(|c| (c.hash(), chunk.len()))
+        })
+        .collect()
 }
 
 /// Ends `project`'s records of `hashes` — every one (`all`: an erasure), or those no

@@ -8,13 +8,11 @@ use insikt_core::sync::wire::{DocumentId, Message};
 use insikt_core::sync::HubSyncOptions;
 use insikt_core::{DocKey, Error, Lang, Store, StoreKey};
 use insikt_hub::{HubConfig, Role, RunningHub};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message as Ws, WebSocket};
+use tungstenite::Message as Ws;
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+mod common;
+use common::raw::{connect, handshake, read_until, send};
 
 struct World {
     _dir: tempfile::TempDir,
@@ -66,64 +64,6 @@ fn enroll_token(w: &World, role: Role, participant: Option<&str>) -> String {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path(), &StoreKey::generate()).unwrap();
     s.enroll(&w.hub.url, &code, "test").unwrap().token
-}
-
-fn connect(url: &str, token: Option<&str>, in_query: bool) -> Result<Socket, u16> {
-    let ws = url.replacen("http://", "ws://", 1);
-    let target = match (token, in_query) {
-        (Some(t), true) => format!("{ws}/v1/sync?token={t}"),
-        _ => format!("{ws}/v1/sync"),
-    };
-    let mut req = target.into_client_request().unwrap();
-    if let (Some(t), false) = (token, in_query) {
-        req.headers_mut()
-            .insert("Authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    match tungstenite::connect(req) {
-        Ok((s, _)) => Ok(s),
-        Err(tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
-        Err(e) => panic!("unexpected: {e}"),
-    }
-}
-
-fn send(s: &mut Socket, m: &Message) {
-    s.send(Ws::Binary(m.encode().into())).unwrap();
-}
-
-/// Reads protocol messages until `want` matches one or the connection closes;
-/// returns the match, or the close reason as an error.
-fn read_until(s: &mut Socket, want: impl Fn(&Message) -> bool) -> Result<Message, String> {
-    if let MaybeTlsStream::Plain(t) = s.get_mut() {
-        t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    }
-    loop {
-        match s.read() {
-            Ok(Ws::Binary(b)) => {
-                let m = Message::decode(&b, 1 << 26).unwrap();
-                if let Message::Error { message } = &m {
-                    return Err(message.clone());
-                }
-                if want(&m) {
-                    return Ok(m);
-                }
-            }
-            Ok(Ws::Close(f)) => return Err(f.map(|f| f.reason.to_string()).unwrap_or_default()),
-            Ok(_) => {}
-            Err(e) => return Err(format!("closed: {e}")),
-        }
-    }
-}
-
-fn handshake(s: &mut Socket, me: &str) {
-    send(
-        s,
-        &Message::Join {
-            sender: me.into(),
-            versions: vec!["1".into()],
-            metadata: None,
-        },
-    );
-    read_until(s, |m| matches!(m, Message::Peer { .. })).expect("the hub answers the join");
 }
 
 #[test]
