@@ -174,6 +174,12 @@ impl ChildHub {
     pub fn memory_kib(&self) -> (u64, u64) {
         memory_kib(self.child.id())
     }
+
+    /// Starts the peak (`VmHWM`) over from the memory in use now (Linux's
+    /// `clear_refs`), so that a phase's own peak can be read.
+    pub fn reset_peak(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
 }
 
 impl Drop for ChildHub {
