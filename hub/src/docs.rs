@@ -149,6 +149,11 @@ impl HubDocuments {
         self.waiting.values().flat_map(|by| by.values()).sum()
     }
 
+    /// How many documents are loaded in memory.
+    pub fn loaded(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Drops a loaded document with the changes waiting in it.
     fn forget_waiting(&mut self, doc: &DocumentId) {
         self.waiting.remove(doc);

@@ -170,6 +170,8 @@ pub struct Held {
     /// Changes waiting in loaded documents for dependencies never sent, as counted
     /// when they arrived.
     pub waiting_change_bytes: usize,
+    /// Documents loaded in memory (at most a few thousand, all stored).
+    pub loaded_documents: usize,
 }
 
 /// A running hub's state; cheap to clone.
@@ -299,6 +301,7 @@ impl Hub {
             connections: self.connections(),
             peer_state_bytes: core.engine.peer_state_bytes(),
             waiting_change_bytes: core.docs.waiting_bytes(),
+            loaded_documents: core.docs.loaded(),
         }
     }
 

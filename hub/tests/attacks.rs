@@ -514,6 +514,16 @@ fn sync_message_with(heads: Vec<automerge::ChangeHash>, changes: Vec<Vec<u8>>) -
 /// `n` changes of about a megabyte each on `doc` that all depend on a change that
 /// is never sent.
 fn orphan_changes(doc: &mut automerge::AutoCommit, n: usize, tag: &str) -> Vec<Vec<u8>> {
+    orphan_changes_of(doc, n, 1 << 20, tag)
+}
+
+/// `n` changes of `bytes` each on `doc` that all depend on a change never sent.
+fn orphan_changes_of(
+    doc: &mut automerge::AutoCommit,
+    n: usize,
+    bytes: usize,
+    tag: &str,
+) -> Vec<Vec<u8>> {
     let mut forged = doc.fork();
     forged
         .put(automerge::ROOT, format!("{tag}-root"), 1)
@@ -522,7 +532,7 @@ fn orphan_changes(doc: &mut automerge::AutoCommit, n: usize, tag: &str) -> Vec<V
     let withheld = forged.get_heads();
     for i in 0..n {
         forged
-            .put(automerge::ROOT, format!("{tag}-{i}"), random_bytes(1 << 20))
+            .put(automerge::ROOT, format!("{tag}-{i}"), random_bytes(bytes))
             .unwrap();
         forged.commit();
     }
@@ -642,6 +652,44 @@ fn orphan_changes_are_capped_never_stored_and_leave_with_their_connection() {
     use automerge::ReadDoc;
     assert!(hers.get(automerge::ROOT, "honest_edit").unwrap().is_some());
     assert!(hers.get(automerge::ROOT, "forged-0").unwrap().is_none());
+}
+
+#[test]
+fn new_documents_that_never_name_themselves_leave_nothing_behind() {
+    let t = team(HubConfig::default());
+    let x = t.device("Region Syd", Role::Researcher, "x");
+    sync(&x);
+    let loaded = t.hub.hub.held().loaded_documents;
+    let mut s = connect(&t.hub.url, Some(&token(&x)), false).unwrap();
+    handshake(&mut s, "x");
+    // Three hundred documents the hub has never seen, each brought as changes that
+    // wait for one never sent (more than the 256 a connection could once leave
+    // half-built): the hub answers each and keeps none.
+    let mut seed = automerge::AutoCommit::new();
+    seed.put(automerge::ROOT, "schema", 1).unwrap();
+    seed.commit();
+    for i in 0..300u32 {
+        let changes = orphan_changes_of(&mut seed, 1, 1 << 10, "new");
+        let mut id = [0u8; 16];
+        id[..4].copy_from_slice(&i.to_be_bytes());
+        id[6] = 0x40;
+        id[8] = 0x80;
+        let doc = DocumentId::from_bytes(id);
+        send_sync(&mut s, "x", doc, sync_message_with(vec![], changes));
+        read_until(
+            &mut s,
+            |m| matches!(m, Message::Sync { doc: d, .. } if *d == doc),
+        )
+        .expect("the hub answers and the connection goes on");
+    }
+    let held = t.hub.hub.held();
+    assert_eq!(held.waiting_change_bytes, 0);
+    assert!(held.loaded_documents <= loaded + 5, "{held:?}");
+    // What is left is each document's sync state on this connection, counted.
+    assert!(held.peer_state_bytes <= 300 * 1024, "{held:?}");
+    drop(s);
+    assert!(wait_for(|| t.hub.hub.held().peer_state_bytes == 0));
+    sync(&t.r.sara);
 }
 
 /// A bloom filter of `bytes` bytes with automerge's parameters (or others).
