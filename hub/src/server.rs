@@ -362,7 +362,14 @@ impl Hub {
             let mut tick = tokio::time::interval(sweeper.shared.config.revocation_sweep);
             loop {
                 tick.tick().await;
-                sweeper.sweep_revoked();
+                // It takes the documents' lock to close connections: off the async
+                // threads.
+                let _ = sweeper
+                    .blocking(|hub| {
+                        hub.sweep_revoked();
+                        Ok(())
+                    })
+                    .await;
             }
         });
         let retention = self.clone();
@@ -592,13 +599,18 @@ impl Hub {
                 queued: queued.clone(),
             },
         );
-        lock(&self.shared.core).docs.attach(conn, device.clone());
-        self.feed_blocking(Event::Connected {
-            conn,
-            dialer: false,
-            expected_peer: None,
-        })
-        .await;
+        let attached = device.clone();
+        let _ = self
+            .blocking(move |hub| {
+                lock(&hub.shared.core).docs.attach(conn, attached);
+                hub.feed(Event::Connected {
+                    conn,
+                    dialer: false,
+                    expected_peer: None,
+                });
+                Ok(())
+            })
+            .await;
         let (mut sink, mut stream) = socket.split();
         let mut writer = tokio::spawn(async move {
             while let Some(out) = rx.recv().await {

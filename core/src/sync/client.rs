@@ -291,7 +291,15 @@ impl Store {
             docs.want(inbox.clone());
             docs.set_scope(super::stream::CONN, PeerScope::Only(vec![inbox]));
         }
-        let mut session = Session::new(docs, &e.device_id, Limits::default());
+        // The hub the device enrolled with says at most what its projects' documents
+        // call for (a bloom filter per document on the first sync): a budget that
+        // fits a large organisation, where a paired device gets the default.
+        let limits = Limits {
+            max_peer_state_per_connection: 256 << 20,
+            max_peer_state_total: 256 << 20,
+            ..Limits::default()
+        };
+        let mut session = Session::new(docs, &e.device_id, limits);
         let mut transport =
             match WsTransport::connect_with_ca(&e.url, &e.token, e.ca_pem.as_deref()) {
                 Err(Error::Erased { what }) => {
