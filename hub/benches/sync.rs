@@ -32,6 +32,10 @@ use std::time::{Duration, Instant};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+use common::forge::{
+    bloom, connect_when_free, have_message, join_of_empty_strings, orphan_changes, random_bytes,
+    sync_message_with,
+};
 use common::ChildHub;
 
 /// The organisation the hub benchmarks enroll their devices in.
@@ -610,8 +614,13 @@ fn attacks() {
     {
         let mut s = connect_when_free(&hub.url, &attackers[0]);
         handshake(&mut s, "x");
-        for half in orphan_changes(&mut base, 20).chunks(10) {
-            send_sync(&mut s, "x", doc_id, orphan_message(half.to_vec()));
+        for half in orphan_changes(&mut base, 20, "first").chunks(10) {
+            send_sync(
+                &mut s,
+                "x",
+                doc_id,
+                sync_message_with(vec![], half.to_vec()),
+            );
         }
         if read_until(&mut s, |m| matches!(m, Message::DocUnavailable { .. })).is_ok() {
             refused += 1;
@@ -620,11 +629,15 @@ fn attacks() {
     let threads: Vec<_> = attackers
         .iter()
         .map(|t| {
-            let (url, t, changes) = (hub.url.clone(), t.clone(), orphan_changes(&mut base, 10));
+            let (url, t, changes) = (
+                hub.url.clone(),
+                t.clone(),
+                orphan_changes(&mut base, 10, "more"),
+            );
             std::thread::spawn(move || {
                 let mut s = connect_when_free(&url, &t);
                 handshake(&mut s, "x");
-                send_sync(&mut s, "x", doc_id, orphan_message(changes));
+                send_sync(&mut s, "x", doc_id, sync_message_with(vec![], changes));
                 // Held open a moment, so that all three are on the hub at once.
                 let answer = read_until(&mut s, |m| matches!(m, Message::DocUnavailable { .. }));
                 answer.is_ok()
@@ -643,7 +656,7 @@ fn attacks() {
     // 3. Bloom filters of a megabyte for one unknown document after another, on every
     //    connection three devices may open.
     let started = Instant::now();
-    let bloom = have_message(838_000);
+    let bloom = have_message(&bloom(838_000, 10, 7));
     let threads: Vec<_> = (0..12)
         .map(|i| {
             let (url, t, bloom) = (hub.url.clone(), attackers[i % 3].clone(), bloom.clone());
@@ -686,12 +699,7 @@ fn attacks() {
     // 4. A 200 MB recording uploaded in 8 MiB pieces, then downloaded four times at
     //    once, a fifth refused; uploads of 64 MiB from the three other devices meanwhile.
     let started = Instant::now();
-    let big: Vec<u8> = {
-        use rand::RngCore;
-        let mut b = vec![0u8; 200 << 20];
-        rand::rng().fill_bytes(&mut b);
-        b
-    };
+    let big = random_bytes(200 << 20);
     let hash = insikt_media::BlobHash::of(&big).to_hex();
     let token = sara.enrollment().unwrap().unwrap().token;
     let put = |token: &str, bytes: &[u8], project: &str| {
@@ -713,12 +721,7 @@ fn attacks() {
     std::thread::scope(|scope| {
         scope.spawn(|| put(&token, &big, project.as_str()));
         for t in &attackers {
-            scope.spawn(|| {
-                let mut b = vec![0u8; 64 << 20];
-                use rand::RngCore;
-                rand::rng().fill_bytes(&mut b);
-                put(t, &b, project.as_str());
-            });
+            scope.spawn(|| put(t, &random_bytes(64 << 20), project.as_str()));
         }
     });
     report("a 200 MB upload and three of 64 MB at once", started);
@@ -783,101 +786,6 @@ fn attacks() {
         hwm as f64 / 1024.0,
         if hwm < ATTACK_BOUND_MIB * 1024 { "within" } else { "OVER" }
     );
-}
-
-/// A `join` frame of about `bytes` (CBOR written by hand) whose protocol versions
-/// are empty strings.
-fn join_of_empty_strings(bytes: usize) -> Vec<u8> {
-    let text = |out: &mut Vec<u8>, s: &str| {
-        out.extend([0x78, s.len() as u8]);
-        out.extend(s.as_bytes());
-    };
-    let mut frame = vec![0xa3];
-    for s in [
-        "type",
-        "join",
-        "senderId",
-        "attacker",
-        "supportedProtocolVersions",
-    ] {
-        text(&mut frame, s);
-    }
-    let n = bytes - 128;
-    frame.push(0x9a);
-    frame.extend((n as u32).to_be_bytes());
-    frame.resize(frame.len() + n, 0x60);
-    frame
-}
-
-/// Connects, waiting while the device holds all the connections it may.
-fn connect_when_free(url: &str, token: &str) -> common::raw::Socket {
-    loop {
-        match common::raw::connect(url, Some(token), false) {
-            Ok(s) => return s,
-            Err(429) => std::thread::sleep(Duration::from_millis(50)),
-            Err(status) => panic!("refused: {status}"),
-        }
-    }
-}
-
-/// `n` changes of a megabyte each that depend on a change never sent.
-fn orphan_changes(doc: &mut automerge::AutoCommit, n: usize) -> Vec<Vec<u8>> {
-    use automerge::transaction::Transactable;
-    use rand::RngCore;
-    let mut forged = doc.fork();
-    forged.put(automerge::ROOT, "withheld", 1).unwrap();
-    forged.commit();
-    let withheld = forged.get_heads();
-    for i in 0..n {
-        let mut b = vec![0u8; 1 << 20];
-        rand::rng().fill_bytes(&mut b);
-        forged
-            .put(automerge::ROOT, format!("orphan-{i}"), b)
-            .unwrap();
-        forged.commit();
-    }
-    forged
-        .get_changes(&withheld)
-        .into_iter()
-        .map(|c| c.raw_bytes().to_vec())
-        .collect()
-}
-
-fn orphan_message(changes: Vec<Vec<u8>>) -> Vec<u8> {
-    automerge::sync::Message {
-        heads: vec![],
-        need: vec![],
-        have: vec![],
-        changes: changes.into(),
-        flags: None,
-        version: automerge::sync::MessageVersion::V1,
-    }
-    .encode()
-}
-
-/// An automerge sync message with one `have` whose bloom filter covers `entries`
-/// changes with automerge's parameters (10 bits each, 7 probes).
-fn have_message(entries: u32) -> Vec<u8> {
-    fn leb(buf: &mut Vec<u8>, mut v: u64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                return buf.push(b);
-            }
-            buf.push(b | 0x80);
-        }
-    }
-    let mut bloom = Vec::new();
-    for v in [u64::from(entries), 10, 7] {
-        leb(&mut bloom, v);
-    }
-    bloom.resize(bloom.len() + (entries as usize * 10).div_ceil(8), 0xa5);
-    let mut m = vec![0x42, 0, 0, 1, 0];
-    leb(&mut m, bloom.len() as u64);
-    m.extend(bloom);
-    m.push(0);
-    m
 }
 
 /// Attaches a recording the hub holds for the project to a session, as the app does

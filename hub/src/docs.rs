@@ -515,9 +515,9 @@ impl HubDocuments {
         let tx = self.db.unchecked_transaction()?;
         if snapshot {
             // Uncompressed, as on devices: the database is encrypted, and a scan after
-            // an erasure must be able to read every byte it finds. Changes waiting for
-            // dependencies never arrived from anyone the hub trusts with them yet:
-            // they are not written.
+            // an erasure must be able to read every byte it finds. Changes that wait
+            // for dependencies which never came are not written: the snapshot holds
+            // only what the hub could apply.
             let data = doc.save_with_options(automerge::SaveOptions {
                 deflate: false,
                 retain_orphans: false,

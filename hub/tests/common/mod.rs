@@ -1,6 +1,7 @@
 //! Helpers shared by the hub's scenario tests.
 #![allow(dead_code)]
 
+pub mod forge;
 pub mod raw;
 
 use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, MemberRole, ParticipantRole};
