@@ -150,13 +150,7 @@ fn check_quota(c: &Connection, me: &Device, project: &str, hash: &str, total: u6
             "too much unfinished upload for one device",
         ));
     }
-    let in_use = c
-        .prepare_cached(
-            "SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
-             WHERE b.hash = ?1 AND d.project = ?2 LIMIT 1",
-        )?
-        .exists(params![hash, project])?;
-    if in_use {
+    if crate::db::blob_used_in(c, project, hash)? {
         return Ok(());
     }
     let (count, bytes): (i64, i64) = c.query_row(

@@ -250,6 +250,16 @@ pub fn project_open(conn: &Connection, project: &str, org: &str) -> Result<bool>
         .exists(params![project, org])?)
 }
 
+/// Whether a document of `project` refers to the blob `hash`.
+pub fn blob_used_in(conn: &Connection, project: &str, hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+             WHERE b.hash = ?1 AND d.project = ?2 LIMIT 1",
+        )?
+        .exists(params![hash, project])?)
+}
+
 /// The id of the organisation called `name`.
 pub fn org_id(conn: &Connection, name: &str) -> Result<String> {
     conn.query_row(

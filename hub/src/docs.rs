@@ -366,6 +366,11 @@ impl HubDocuments {
             .exists([hash])?)
     }
 
+    /// Whether a document of `project` refers to the blob `hash`.
+    pub fn blob_referenced_in(&self, project: &str, hash: &str) -> Result<bool> {
+        crate::db::blob_used_in(&self.db, project, hash)
+    }
+
     /// Whether some project holds the blob `hash` (its file must stay).
     pub fn blob_recorded(&self, hash: &str) -> Result<bool> {
         Ok(self
@@ -854,14 +859,7 @@ fn release_blobs(
 ) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     for hash in hashes {
-        let used = !all
-            && tx
-                .prepare_cached(
-                    "SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
-                     WHERE b.hash = ?1 AND d.project = ?2 LIMIT 1",
-                )?
-                .exists(params![hash, project])?;
-        if used {
+        if !all && crate::db::blob_used_in(tx, project, hash)? {
             continue;
         }
         tx.prepare_cached("DELETE FROM blob_records WHERE project = ?1 AND hash = ?2")?

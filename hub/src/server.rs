@@ -1063,14 +1063,25 @@ fn may_upload(device: &Device) -> bool {
 impl Hub {
     /// The project an upload is for: the one it names, which the device must be able
     /// to write to (as if it did not exist otherwise), or — from a device of an
-    /// earlier version that names none — the only one it can write to.
-    fn upload_project(&self, me: &Device, named: Option<&str>) -> Result<String> {
+    /// earlier version that names none — the only one it can write to, or the only
+    /// one of those whose documents refer to the blob.
+    fn upload_project(&self, me: &Device, named: Option<&str>, hash: &BlobHash) -> Result<String> {
         let mut core = lock(&self.shared.core);
         match named {
             Some(p) if core.docs.may_upload_to(me, p) => Ok(p.to_string()),
             Some(_) => Err(HubError::NotFound("project")),
             None => {
                 let mut projects = core.docs.upload_projects(me)?;
+                if projects.len() > 1 {
+                    let hex = hash.to_hex();
+                    let mut referring = Vec::new();
+                    for p in projects {
+                        if core.docs.blob_referenced_in(&p, &hex)? {
+                            referring.push(p);
+                        }
+                    }
+                    projects = referring;
+                }
                 match projects.len() {
                     1 => Ok(projects.remove(0)),
                     _ => Err(HubError::Invalid("an upload names its project")),
@@ -1081,16 +1092,20 @@ impl Hub {
 
     /// Whether the device may learn that `project` holds the blob: it uploaded it
     /// there, or it may read the blob anyway. Anyone else uploads the bytes again,
-    /// as if the hub had never seen them.
+    /// as if the hub had never seen them. A record whose file is gone (an erasure
+    /// elsewhere deleted it while this upload completed) asks for the bytes again.
     fn holds_for(&self, me: &Device, project: &str, hash: &BlobHash) -> Result<bool> {
-        let mut core = lock(&self.shared.core);
-        let hex = hash.to_hex();
-        Ok(match core.docs.blob_record(project, &hex)? {
-            None => false,
-            Some(by) => {
-                by.as_deref() == Some(me.id.as_str()) || core.docs.may_read_blob(me, &hex)?
+        let known = {
+            let mut core = lock(&self.shared.core);
+            let hex = hash.to_hex();
+            match core.docs.blob_record(project, &hex)? {
+                None => false,
+                Some(by) => {
+                    by.as_deref() == Some(me.id.as_str()) || core.docs.may_read_blob(me, &hex)?
+                }
             }
-        })
+        };
+        Ok(known && self.shared.blobs.contains(hash)?)
     }
 }
 
@@ -1190,7 +1205,7 @@ async fn blob_status(
         hub.blocking(move |hub| {
             let me = hub.uploader(&headers)?;
             let h = parse_hash(&hash)?;
-            let project = hub.upload_project(&me, q.project.as_deref())?;
+            let project = hub.upload_project(&me, q.project.as_deref(), &h)?;
             if hub.holds_for(&me, &project, &h)? {
                 return Ok(serde_json::json!({ "complete": true, "received": null }));
             }
@@ -1229,7 +1244,7 @@ async fn blob_put(
                 if total > max_blob {
                     return Err(HubError::TooLarge("blob"));
                 }
-                let project = hub.upload_project(&me, named.as_deref())?;
+                let project = hub.upload_project(&me, named.as_deref(), &h)?;
                 let done = hub.holds_for(&me, &project, &h)?;
                 Ok((me, h, project, done))
             })

@@ -393,7 +393,26 @@ fn status_and_put_reveal_no_blob_the_device_may_not_read() {
             serde_json::json!({ "complete": true, "received": null })
         )
     );
+    // A device of an earlier version names no project: with two projects, the hub
+    // takes the one whose documents refer to the blob.
+    t.r.sara.create_project("Andra", Lang::Sv, "Sara").unwrap();
     sync(&t.r.sara);
+    assert_eq!(
+        get_json(&status_url(None), &token(&t.r.sara)),
+        (
+            200,
+            serde_json::json!({ "complete": true, "received": null })
+        )
+    );
+    let unknown = insikt_media::BlobHash::of(b"nobody refers to this").to_hex();
+    let (status, _) = get_json(
+        &format!("{}/v1/blobs/{unknown}/status", t.hub.url),
+        &token(&t.r.sara),
+    );
+    assert_eq!(
+        status, 400,
+        "with two projects and no reference it must be named"
+    );
     assert!(t.r.sara.has_blob(h).unwrap());
 }
 
