@@ -8,6 +8,7 @@ use crate::context::Ctx;
 
 /// Serves a hub until the process is stopped.
 pub fn serve_hub(data: &Path, listen: &str, tls: Option<(&Path, &Path)>) -> Result<(), Error> {
+    insikt_hub::tune_allocator();
     let hub = insikt_hub::Hub::open(data, insikt_hub::HubConfig::default()).map_err(hub_error)?;
     let tls = match tls {
         Some((cert, key)) => Some(insikt_hub::tls::server_config(cert, key).map_err(hub_error)?),

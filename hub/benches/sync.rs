@@ -7,8 +7,13 @@
 //!    connection, 25 projects of four devices: edits per second through the hub,
 //!    p50/p99 latency from an edit leaving a device to the hub's answer, and the
 //!    hub's memory. Target: p99 ≤ 500 ms.
+//! 3. Attacks by devices holding real tokens (issue 15): a 16 MiB `join` of empty
+//!    strings, orphan changes, bloom filters for documents without end, a 200 MB
+//!    upload streamed in and downloaded four times at once, a connection flood. The
+//!    hub's peak memory (the child process's `VmHWM`) against a bound of 150 MiB.
 //!
-//! `cargo bench -p insikt-hub --bench sync`
+//! `cargo bench -p insikt-hub --bench sync` (`-- replicas`, `-- devices` or
+//! `-- attacks` for one section)
 
 use automerge::{Automerge, ChangeHash};
 use insikt_core::domain::{
@@ -22,9 +27,19 @@ use insikt_core::sync::{
 use insikt_core::{DocKey, Lang, NewNote, NewSession, Store, StoreKey};
 use std::collections::VecDeque;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::forge::{
+    bloom, connect_when_free, have_message, join_of_empty_strings, orphan_changes, random_bytes,
+    sync_message_with,
+};
+use common::ChildHub;
+
+/// The organisation the hub benchmarks enroll their devices in.
+const ORG: &str = "Bänkkommunen";
 
 const NOTES: usize = 1000;
 
@@ -241,67 +256,6 @@ fn replicas() {
     );
 }
 
-struct HubProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_hub(data: &Path) -> HubProcess {
-    let bin = env!("CARGO_BIN_EXE_insikt-hub");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let run = |args: &[&str]| {
-        let out = Command::new(bin)
-            .arg("--data")
-            .arg(data)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
-    run(&["org", "add", "Bänkkommunen"]);
-    let child = Command::new(bin)
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    HubProcess { child, url }
-}
-
-fn invite(data: &Path, role: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_insikt-hub"))
-        .arg("--data")
-        .arg(data)
-        .args(["invite", "--org", "Bänkkommunen", "--role", role])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The hub's CPU time so far (user + system), in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -310,19 +264,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
         + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
     ticks / 100.0
-}
-
-fn memory_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 const PROJECTS: usize = 25;
@@ -338,13 +279,13 @@ fn hundred_devices() {
     let data = dir.path().join("hub");
     std::fs::create_dir_all(&data).unwrap();
     // Organisations are made before the hub serves (one process at a time on setup).
-    let hub = start_hub(&data);
-    let (rss0, _) = memory_kib(hub.child.id());
+    let hub = ChildHub::start(&data, ORG);
+    let (rss0, _) = hub.memory_kib();
     let mut devices: Vec<(Store, SessionId)> = Vec::new();
     let setup = Instant::now();
     for p in 0..PROJECTS {
         let lead = open(dir.path(), &format!("p{p}-lead"));
-        lead.enroll(&hub.url, &invite(&data, "coordinator"), "lead")
+        lead.enroll(&hub.url, &hub.invite(ORG, "coordinator"), "lead")
             .unwrap();
         let project = lead
             .create_project(&format!("Projekt {p}"), Lang::Sv, "Lead")
@@ -385,7 +326,7 @@ fn hundred_devices() {
         }
         lead.sync_with_hub(&Default::default()).unwrap();
         for m in &members {
-            m.enroll(&hub.url, &invite(&data, "researcher"), "m")
+            m.enroll(&hub.url, &hub.invite(ORG, "researcher"), "m")
                 .unwrap();
             m.sync_with_hub(&Default::default()).unwrap();
         }
@@ -423,14 +364,14 @@ fn hundred_devices() {
     barrier.wait();
     let started = Instant::now();
     let cpu0 = cpu_seconds(hub.child.id());
-    let (_, hwm_during) = memory_kib(hub.child.id());
+    let (_, hwm_during) = hub.memory_kib();
     let mut all: Vec<Duration> = threads
         .into_iter()
         .flat_map(|t| t.join().unwrap())
         .collect();
     let wall = started.elapsed();
     let hub_cpu = cpu_seconds(hub.child.id()) - cpu0;
-    let (rss, hwm) = memory_kib(hub.child.id());
+    let (rss, hwm) = hub.memory_kib();
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     println!(
@@ -581,7 +522,318 @@ fn store_first_participant(store: &Store, session: &SessionId) -> insikt_core::i
         .unwrap()
 }
 
+/// The bound the attacks section reports against.
+const ATTACK_BOUND_MIB: u64 = 150;
+
+fn attacks() {
+    use common::raw::{connect, handshake, read_until, send_sync};
+    println!("== attacks on the hub (bound: {ATTACK_BOUND_MIB} MiB peak) ==");
+    let dir = tempfile::tempdir().unwrap();
+    let hub = ChildHub::start(&dir.path().join("hub"), ORG);
+    let sara = open(dir.path(), "sara");
+    sara.enroll(&hub.url, &hub.invite(ORG, "coordinator"), "Sara")
+        .unwrap();
+    let project = sara.create_project("Rasten", Lang::Sv, "Sara").unwrap();
+    let session = sara
+        .start_session(
+            &project,
+            NewSession {
+                kind: SessionKind::Observation,
+                title: "Rasten".into(),
+                participants: vec![],
+                place: None,
+                guide: None,
+                started_at: None,
+            },
+        )
+        .unwrap();
+    sara.sync_with_hub(&Default::default()).unwrap();
+    let attackers: Vec<String> = (0..3)
+        .map(|i| {
+            let s = open(dir.path(), &format!("x{i}"));
+            s.enroll(&hub.url, &hub.invite(ORG, "researcher"), "x")
+                .unwrap()
+                .token
+        })
+        .collect();
+    hub.reset_peak();
+    let (rss0, _) = hub.memory_kib();
+    println!("  hub at rest: RSS {:.1} MiB", rss0 as f64 / 1024.0);
+    // Each phase's own peak: the kernel's high-water mark is started over before it.
+    let worst = std::cell::Cell::new(0u64);
+    let report = |what: &str, started: Instant| {
+        let (rss, hwm) = hub.memory_kib();
+        worst.set(worst.get().max(hwm));
+        println!(
+            "  {what}: {:.1} s; hub peak {:.1} MiB, RSS after {:.1} MiB",
+            started.elapsed().as_secs_f64(),
+            hwm as f64 / 1024.0,
+            rss as f64 / 1024.0
+        );
+        hub.reset_peak();
+    };
+    let honest = |what: &str| {
+        let started = Instant::now();
+        sara.add_note(&session, NewNote::new(NoteKind::Observation, what))
+            .unwrap();
+        sara.sync_with_hub(&Default::default()).unwrap();
+        started.elapsed()
+    };
+
+    // 1. Four 16 MiB joins of empty strings at once (all one device may open), three
+    //    rounds.
+    let started = Instant::now();
+    let frame = join_of_empty_strings(16 << 20);
+    for _ in 0..3 {
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, t, frame) = (hub.url.clone(), attackers[0].clone(), frame.clone());
+                std::thread::spawn(move || {
+                    let mut s = connect_when_free(&url, &t);
+                    s.send(tungstenite::Message::Binary(frame.into())).unwrap();
+                    read_until(&mut s, |_| false).unwrap_err()
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    report(
+        "12 joins of 16 MiB of empty strings (4 at a time), each refused",
+        started,
+    );
+
+    // 2. Orphan changes: twenty of a megabyte on one connection, then ten more on
+    //    each of three devices' connections at once.
+    let started = Instant::now();
+    let key = DocKey::Session(session.clone());
+    let doc_id = DocumentId::of(&key);
+    let mut base = automerge::AutoCommit::load(&sara.document_bytes(&key).unwrap()).unwrap();
+    let mut refused = 0;
+    {
+        let mut s = connect_when_free(&hub.url, &attackers[0]);
+        handshake(&mut s, "x");
+        for half in orphan_changes(&mut base, 20, "first").chunks(10) {
+            send_sync(
+                &mut s,
+                "x",
+                doc_id,
+                sync_message_with(vec![], half.to_vec()),
+            );
+        }
+        if read_until(&mut s, |m| matches!(m, Message::DocUnavailable { .. })).is_ok() {
+            refused += 1;
+        }
+    }
+    let threads: Vec<_> = attackers
+        .iter()
+        .map(|t| {
+            let (url, t, changes) = (
+                hub.url.clone(),
+                t.clone(),
+                orphan_changes(&mut base, 10, "more"),
+            );
+            std::thread::spawn(move || {
+                let mut s = connect_when_free(&url, &t);
+                handshake(&mut s, "x");
+                send_sync(&mut s, "x", doc_id, sync_message_with(vec![], changes));
+                // Held open a moment, so that all three are on the hub at once.
+                let answer = read_until(&mut s, |m| matches!(m, Message::DocUnavailable { .. }));
+                answer.is_ok()
+            })
+        })
+        .collect();
+    refused += threads
+        .into_iter()
+        .map(|t| usize::from(t.join().unwrap()))
+        .sum::<usize>();
+    report(
+        &format!("50 orphan changes of 1 MB on four connections ({refused} refused)"),
+        started,
+    );
+
+    // 3. Bloom filters of a megabyte for one unknown document after another, on every
+    //    connection three devices may open.
+    let started = Instant::now();
+    let bloom = have_message(&bloom(838_000, 10, 7));
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let (url, t, bloom) = (hub.url.clone(), attackers[i % 3].clone(), bloom.clone());
+            std::thread::spawn(move || {
+                let mut s = connect_when_free(&url, &t);
+                handshake(&mut s, "x");
+                for n in 0u32..64 {
+                    let mut id = [0u8; 16];
+                    id[..4].copy_from_slice(&n.to_be_bytes());
+                    id[4] = i as u8;
+                    id[6] = 0x40;
+                    id[8] = 0x80;
+                    let m = Message::Sync {
+                        sender: "x".into(),
+                        target: "insikt-hub".into(),
+                        doc: DocumentId::from_bytes(id),
+                        data: bloom.clone(),
+                    };
+                    // Closed by the hub (this connection kept the most): done.
+                    let sent = s.send(tungstenite::Message::Binary(m.encode().into()));
+                    if sent.is_err()
+                        || read_until(&mut s, |m| matches!(m, Message::Sync { .. })).is_err()
+                    {
+                        return n;
+                    }
+                }
+                64
+            })
+        })
+        .collect();
+    let kept: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    report(
+        &format!(
+            "12 connections sending 1 MB bloom filters for new documents (closed after {:?})",
+            kept
+        ),
+        started,
+    );
+
+    // 4. A 200 MB recording uploaded in 8 MiB pieces, then downloaded four times at
+    //    once, a fifth refused; uploads of 64 MiB from the three other devices meanwhile.
+    let started = Instant::now();
+    let big = random_bytes(200 << 20);
+    let hash = insikt_media::BlobHash::of(&big).to_hex();
+    let token = sara.enrollment().unwrap().unwrap().token;
+    let put = |token: &str, bytes: &[u8], project: &str| {
+        let hash = insikt_media::BlobHash::of(bytes).to_hex();
+        let agent = ureq::Agent::new_with_defaults();
+        for (i, piece) in bytes.chunks(8 << 20).enumerate() {
+            agent
+                .put(&format!(
+                    "{}/v1/blobs/{hash}?project={project}&offset={}&total={}",
+                    hub.url,
+                    i * (8 << 20),
+                    bytes.len()
+                ))
+                .header("Authorization", &format!("Bearer {token}"))
+                .send(piece)
+                .unwrap();
+        }
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| put(&token, &big, project.as_str()));
+        for t in &attackers {
+            scope.spawn(|| put(t, &random_bytes(64 << 20), project.as_str()));
+        }
+    });
+    report("a 200 MB upload and three of 64 MB at once", started);
+    attach_recording(&sara, &session, &hash, big.len() as u64);
+    sara.sync_with_hub(&Default::default()).unwrap();
+    let started = Instant::now();
+    let url = format!("{}/v1/blobs/{hash}", hub.url);
+    let get = |token: &str| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+            .get(&url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+    };
+    let open_downloads: Vec<_> = (0..4).map(|_| get(&token)).collect();
+    let fifth = get(&token).status().as_u16();
+    let mut equal = 0;
+    for mut r in open_downloads {
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap();
+        equal += usize::from(body == big);
+    }
+    drop(big);
+    report(
+        &format!("four 200 MB downloads at once ({equal} complete), a fifth answered {fifth}"),
+        started,
+    );
+
+    // 5. A connection flood from one device.
+    let started = Instant::now();
+    let mut kept = Vec::new();
+    let mut refused = 0;
+    for _ in 0..200 {
+        match connect(&hub.url, Some(&attackers[1]), false) {
+            Ok(s) => kept.push(s),
+            Err(_) => refused += 1,
+        }
+    }
+    report(
+        &format!(
+            "200 connections from one device: {} open, {refused} refused",
+            kept.len()
+        ),
+        started,
+    );
+    drop(kept);
+
+    let took = honest("after the attacks");
+    let (rss, _) = hub.memory_kib();
+    let hwm = worst.get();
+    println!(
+        "  the coordinator syncs afterwards in {:.0} ms; hub RSS {:.1} MiB; highest peak {:.1} MiB (bound {ATTACK_BOUND_MIB} MiB: {})",
+        took.as_secs_f64() * 1000.0,
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        if hwm < ATTACK_BOUND_MIB * 1024 { "within" } else { "OVER" }
+    );
+}
+
+/// Attaches a recording the hub holds for the project to a session, as the app does
+/// once its upload finished.
+fn attach_recording(store: &Store, session: &SessionId, hash: &str, bytes: u64) {
+    use insikt_core::domain::{Attachment, AttachmentKind, StoredBlob};
+    let key = DocKey::Session(session.clone());
+    let mut doc = automerge::AutoCommit::load(&store.document_bytes(&key).unwrap()).unwrap();
+    let a = Attachment {
+        id: insikt_core::ids::AttachmentId::new(),
+        kind: AttachmentKind::Audio,
+        caption: Default::default(),
+        appears: vec![],
+        mime: "audio/mp4".into(),
+        thumbnail: None,
+        preview: None,
+        original: StoredBlob {
+            hash: hash.into(),
+            bytes,
+            width: 0,
+            height: 0,
+        },
+        redacted: false,
+        author: store.me().clone(),
+        created_at: insikt_core::Timestamp::now(),
+    };
+    let mut map: std::collections::BTreeMap<String, Attachment> =
+        autosurgeon::hydrate_prop(&doc, automerge::ROOT, "attachments").unwrap_or_default();
+    map.insert(a.id.as_str().to_string(), a);
+    autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "attachments", &map).unwrap();
+    store.merge_document(&key, &doc.save()).unwrap();
+}
+
+/// Runs every section, or those named: `cargo bench -p insikt-hub --bench sync --
+/// attacks`.
 fn main() {
-    replicas();
-    hundred_devices();
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |section: &str| named.is_empty() || named.iter().any(|n| n == section);
+    if run("replicas") {
+        replicas();
+    }
+    if run("devices") {
+        hundred_devices();
+    }
+    if run("attacks") {
+        attacks();
+    }
 }

@@ -350,6 +350,20 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Device> {
         )
         .optional()?
         .ok_or(HubError::Unauthorized)?;
+    admit(conn, device)
+}
+
+/// The device with this id, refused like a token's when revoked or unknown (for a
+/// one-time ticket issued to it).
+pub fn authenticate_id(conn: &Connection, id: &str) -> Result<Device> {
+    match device(conn, id) {
+        Ok(d) => admit(conn, d),
+        Err(_) => Err(HubError::Unauthorized),
+    }
+}
+
+/// A device found by its credentials, unless it was revoked.
+fn admit(conn: &Connection, device: Device) -> Result<Device> {
     if device.revoked {
         // A participant's phone learns that its participant was erased, so that it
         // destroys what it holds of them too.

@@ -66,18 +66,37 @@ CREATE TABLE IF NOT EXISTS doc_blobs (
     PRIMARY KEY (doc_id, hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_blobs_hash ON doc_blobs (hash);
-CREATE TABLE IF NOT EXISTS uploads (
-    hash TEXT PRIMARY KEY,
+-- Which projects hold which blobs: a project holds a blob once one of its devices
+-- uploaded it for the project (device NULL: held since before uploads were recorded
+-- by device). A document's reference to a hash reaches the blob only through its
+-- own project's record.
+CREATE TABLE IF NOT EXISTS blob_records (
+    project TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    device TEXT,
+    bytes INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (project, hash)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_records_hash ON blob_records (hash);
+CREATE INDEX IF NOT EXISTS blob_records_device ON blob_records (device);
+-- Uploads under way, each the device's own: its pieces wait here, inside the
+-- encrypted database, until the last one arrives.
+CREATE TABLE IF NOT EXISTS blob_uploads (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    project TEXT NOT NULL,
+    hash TEXT NOT NULL,
     total INTEGER NOT NULL,
     received INTEGER NOT NULL,
-    device TEXT NOT NULL,
-    started_at INTEGER NOT NULL
+    started_at INTEGER NOT NULL,
+    UNIQUE (device, project, hash)
 );
-CREATE TABLE IF NOT EXISTS upload_chunks (
-    hash TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS blob_upload_pieces (
+    upload INTEGER NOT NULL,
     offset INTEGER NOT NULL,
     data BLOB NOT NULL,
-    PRIMARY KEY (hash, offset)
+    PRIMARY KEY (upload, offset)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tombstones (
     doc_id TEXT PRIMARY KEY,
@@ -134,7 +153,13 @@ pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
          PRAGMA secure_delete = ON;",
     )?;
+    let had_records: bool = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blob_records'")?
+        .exists([])?;
     conn.execute_batch(SCHEMA)?;
+    if !had_records {
+        record_existing_blobs(&conn)?;
+    }
     // Added after the first release: when retention last looked at a document, and
     // when it will next have something to purge.
     add_column(&conn, "documents", "swept_at", "INTEGER")?;
@@ -157,6 +182,36 @@ pub fn open(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
              PRIMARY KEY (device, project)
          ) WITHOUT ROWID;",
     )?;
+    Ok(conn)
+}
+
+/// A database from before blobs were recorded per project: every blob its documents
+/// reference is taken as held by the projects referring to it — except a blob
+/// referred to from more than one organisation, which no record can tell apart from
+/// a borrowed hash (its uploader's devices send it again with their next sync).
+/// Uploads under way then restart.
+fn record_existing_blobs(conn: &Connection) -> Result<()> {
+    conn.execute_batch("DROP TABLE IF EXISTS upload_chunks; DROP TABLE IF EXISTS uploads;")?;
+    conn.execute(
+        "INSERT OR IGNORE INTO blob_records (project, hash, device, bytes, created_at)
+         SELECT DISTINCT d.project, b.hash, NULL, 0, ?1
+         FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+         WHERE (SELECT count(DISTINCT p.org) FROM doc_blobs b2
+                JOIN documents d2 ON d2.doc_id = b2.doc_id
+                JOIN projects p ON p.id = d2.project
+                WHERE b2.hash = b.hash) = 1",
+        [now()],
+    )?;
+    Ok(())
+}
+
+/// A further connection to the hub's database for work done off the async threads
+/// (an upload's completion): keyed, waiting on a busy database, nothing created.
+pub fn open_worker(dir: &Path, key: &[u8; 32]) -> Result<Connection> {
+    let conn = Connection::open(dir.join("hub.db"))?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON;")?;
     Ok(conn)
 }
 
@@ -207,6 +262,16 @@ pub fn project_open(conn: &Connection, project: &str, org: &str) -> Result<bool>
              EXISTS (SELECT 1 FROM project_orgs o WHERE o.project = p.id AND o.org = ?2)))",
         )?
         .exists(params![project, org])?)
+}
+
+/// Whether a document of `project` refers to the blob `hash`.
+pub fn blob_used_in(conn: &Connection, project: &str, hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+             WHERE b.hash = ?1 AND d.project = ?2 LIMIT 1",
+        )?
+        .exists(params![hash, project])?)
 }
 
 /// The id of the organisation called `name`.

@@ -16,6 +16,7 @@ use crate::db::now;
 use crate::error::{HubError, Result};
 
 mod checks;
+mod held;
 mod team;
 
 /// What the hub records of a document.
@@ -48,9 +49,6 @@ struct ProjectAccess {
 
 /// How many documents stay loaded.
 const CACHE_CAPACITY: usize = 4096;
-/// How many documents one connection may bring at once before they are identified.
-const MAX_PROVISIONAL_PER_CONN: usize = 256;
-
 /// The documents on the hub, with the devices on each connection.
 pub struct HubDocuments {
     db: Connection,
@@ -58,7 +56,9 @@ pub struct HubDocuments {
     cache: HashMap<DocumentId, AutoCommit>,
     meta: HashMap<DocumentId, DocMeta>,
     tombstones: HashSet<DocumentId>,
-    provisional: HashMap<(ConnId, DocumentId), AutoCommit>,
+    /// Changes that arrived before those they depend on, with the connection that
+    /// brought them (see `held.rs`): never stored, never in a document.
+    held: held::Held,
     projects: HashMap<String, ProjectAccess>,
     conns: HashMap<ConnId, Device>,
     /// Documents erased by the last message or replaced by a new generation (both
@@ -112,7 +112,7 @@ impl HubDocuments {
             cache: HashMap::new(),
             meta: HashMap::new(),
             tombstones,
-            provisional: HashMap::new(),
+            held: held::Held::default(),
             projects: HashMap::new(),
             conns: HashMap::new(),
             erased_now: Vec::new(),
@@ -135,11 +135,22 @@ impl HubDocuments {
         self.chunks.remove(doc);
     }
 
-    /// Forgets a connection.
+    /// Forgets a connection, with the changes it brought that still wait for others.
     pub fn detach(&mut self, conn: ConnId) {
         self.conns.remove(&conn);
-        self.provisional.retain(|(c, _), _| *c != conn);
+        self.held.drop_conn(conn);
         self.refused.retain(|(c, _)| *c != conn);
+    }
+
+    /// How many bytes of changes waiting for their dependencies are held, over every
+    /// connection (see `held.rs`).
+    pub fn waiting_bytes(&self) -> usize {
+        self.held.bytes()
+    }
+
+    /// How many documents are loaded in memory.
+    pub fn loaded(&self) -> usize {
+        self.cache.len()
     }
 
     /// The connections of a device.
@@ -279,13 +290,17 @@ impl HubDocuments {
         }
     }
 
-    /// Whether a device may read the blob `hash`: some document it may read
-    /// references it.
+    /// Whether a device may read the blob `hash`: a document it may read references
+    /// it, in a project that holds the blob (one of its devices uploaded it). A
+    /// reference from a project that never received the bytes grants nothing.
     pub fn may_read_blob(&mut self, device: &Device, hash: &str) -> Result<bool> {
         let docs: Vec<String> = {
-            let mut stmt = self
-                .db
-                .prepare("SELECT doc_id FROM doc_blobs WHERE hash = ?1")?;
+            let mut stmt = self.db.prepare_cached(
+                "SELECT DISTINCT b.doc_id FROM doc_blobs b
+                 JOIN documents d ON d.doc_id = b.doc_id
+                 JOIN blob_records r ON r.project = d.project AND r.hash = b.hash
+                 WHERE b.hash = ?1",
+            )?;
             let rows = stmt.query_map([hash], |r| r.get::<_, String>(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -308,6 +323,85 @@ impl HubDocuments {
             .db
             .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
             .exists([hash])?)
+    }
+
+    /// Whether a document of `project` refers to the blob `hash`.
+    pub fn blob_referenced_in(&self, project: &str, hash: &str) -> Result<bool> {
+        crate::db::blob_used_in(&self.db, project, hash)
+    }
+
+    /// Whether some project holds the blob `hash` (its file must stay).
+    pub fn blob_recorded(&self, hash: &str) -> Result<bool> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT 1 FROM blob_records WHERE hash = ?1 LIMIT 1")?
+            .exists([hash])?)
+    }
+
+    /// Whether `device` may upload blobs for `project`: it may write a document of
+    /// the project (a participant's phone: its own inbox there).
+    pub fn may_upload_to(&mut self, device: &Device, project: &str) -> bool {
+        if device.revoked || self.project(project).is_none() {
+            return false;
+        }
+        let meta = match device.role {
+            Role::Participant => {
+                let Some(p) = device.participant.as_deref().and_then(|p| p.parse().ok()) else {
+                    return false;
+                };
+                let inbox = self.current_id(&DocKey::Inbox(p));
+                match self.meta(&inbox) {
+                    Some(m) if m.project == project => m,
+                    _ => return false,
+                }
+            }
+            _ => DocMeta {
+                name: String::new(),
+                kind: "session",
+                project: project.to_string(),
+                subject: None,
+            },
+        };
+        self.access_recorded(device, &meta) == Access::ReadWrite
+    }
+
+    /// The projects `device` may upload blobs for.
+    pub fn upload_projects(&mut self, device: &Device) -> Result<Vec<String>> {
+        let candidates: Vec<String> = {
+            let mut stmt = self.db.prepare_cached(
+                "SELECT p.id FROM projects p WHERE p.org = ?1 OR (p.cross_org = 1 AND EXISTS
+                    (SELECT 1 FROM project_orgs o WHERE o.project = p.id AND o.org = ?1))
+                 ORDER BY p.id",
+            )?;
+            let rows = stmt.query_map([&device.org], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        Ok(candidates
+            .into_iter()
+            .filter(|p| self.may_upload_to(device, p))
+            .collect())
+    }
+
+    /// Which device uploaded the blob `hash` for `project`, when the project holds
+    /// it (`Some(None)`: held since before uploads were recorded by device).
+    pub fn blob_record(&self, project: &str, hash: &str) -> Result<Option<Option<String>>> {
+        Ok(self
+            .db
+            .prepare_cached("SELECT device FROM blob_records WHERE project = ?1 AND hash = ?2")?
+            .query_row([project, hash], |r| r.get::<_, Option<String>>(0))
+            .optional()?)
+    }
+
+    /// Ends the records of blobs no document of their project references, uploaded
+    /// before `before` (milliseconds): a device's finished uploads that nothing came
+    /// to use. Returns how many.
+    pub fn expire_unreferenced_blobs(&self, before: i64) -> Result<usize> {
+        Ok(self.db.execute(
+            "DELETE FROM blob_records WHERE created_at <= ?1 AND NOT EXISTS
+                (SELECT 1 FROM doc_blobs b JOIN documents d ON d.doc_id = b.doc_id
+                 WHERE b.hash = blob_records.hash AND d.project = blob_records.project)",
+            [before],
+        )?)
     }
 
     /// Rewrites the database's log, so pages freed by rebuilds leave it too.
@@ -384,8 +478,13 @@ impl HubDocuments {
         let tx = self.db.unchecked_transaction()?;
         if snapshot {
             // Uncompressed, as on devices: the database is encrypted, and a scan after
-            // an erasure must be able to read every byte it finds.
-            let data = doc.save_nocompress();
+            // an erasure must be able to read every byte it finds. Changes that wait
+            // for dependencies which never came are not written: the snapshot holds
+            // only what the hub could apply.
+            let data = doc.save_with_options(automerge::SaveOptions {
+                deflate: false,
+                retain_orphans: false,
+            });
             tx.execute(
                 "INSERT INTO documents (doc_id, name, kind, project, subject, data, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -416,9 +515,10 @@ impl HubDocuments {
             )?
             .execute(params![id.to_string(), hash, rendition])?;
         }
-        // Blobs this document no longer references, and no other does, are destroyed
-        // (a redaction replaced them, retention purged them).
-        let orphans = unreferenced(&tx, before)?;
+        // Blobs this document no longer references, and no other document of its
+        // project does, leave the project; a blob no project holds is destroyed (a
+        // redaction replaced it, retention purged it).
+        let orphans = release_blobs(&tx, &meta.project, &before, false)?;
         tx.commit()?;
         self.destroy_blobs(orphans)?;
         if snapshot {
@@ -444,11 +544,13 @@ impl HubDocuments {
                 if self.tombstones.contains(&id) || !self.belongs_to(&key, project) {
                     continue;
                 }
-                let hashes: Vec<String> = {
-                    let mut stmt = self.db.prepare(
-                        "SELECT hash FROM doc_blobs b WHERE doc_id = ?1
-                         AND NOT EXISTS (SELECT 1 FROM doc_blobs o WHERE o.hash = b.hash AND o.doc_id != ?1)",
-                    )?;
+                // Every blob the document referenced leaves the project, whatever
+                // else refers to it: a reference grants nothing without the project's
+                // record, and a blob no project holds any longer is destroyed.
+                let referenced: Vec<String> = {
+                    let mut stmt = self
+                        .db
+                        .prepare("SELECT hash FROM doc_blobs WHERE doc_id = ?1")?;
                     let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
@@ -485,12 +587,10 @@ impl HubDocuments {
                         params![p.as_str(), now(), project],
                     )?;
                 }
+                let hashes = release_blobs(&tx, project, &referenced, true)?;
                 tx.commit()?;
-                for hash in hashes {
-                    if let Ok(h) = hash.parse::<BlobHash>() {
-                        self.blobs.delete(&h)?;
-                    }
-                }
+                self.destroy_blobs(hashes)?;
+                self.held.drop_doc(&id);
                 self.cache.remove(&id);
                 self.chunks.remove(&id);
                 self.meta.remove(&id);
@@ -527,26 +627,41 @@ impl HubDocuments {
     /// Applies a sync message to a recorded document. What its new changes touch is
     /// judged (see `checks.rs`); a message that breaks the policy, or leaves the
     /// document unreadable, is dropped whole and the document refused to this peer,
-    /// whose connection goes on. Changes waiting for others the peer did not send are
-    /// never kept (they would be judged later as someone else's).
+    /// whose connection goes on. Changes that depend on others not here yet are held
+    /// with this connection (see `held.rs`), never given to the document, so they are
+    /// judged as this peer's when its later message completes them.
     fn receive_recorded(
         &mut self,
+        conn: ConnId,
         device: &Device,
         doc: &DocumentId,
         meta: &DocMeta,
         state: &mut sync::State,
-        message: sync::Message,
+        mut message: sync::Message,
     ) -> Result<Received> {
         let refused = Received {
             changed: false,
             refused: true,
         };
-        let loaded = self.load(doc)?;
+        self.load(doc)?;
+        let loaded = self
+            .cache
+            .get_mut(doc)
+            .ok_or(HubError::NotFound("document"))?;
         let before = loaded.get_heads();
+        let chunks: Vec<Vec<u8>> = message.changes.iter().map(<[u8]>::to_vec).collect();
+        let has = |h: &automerge::ChangeHash| loaded.get_change_meta_by_hash(h).is_some();
+        match self.held.sort(conn, *doc, chunks, has) {
+            Ok(ready) => message.changes = ready.into(),
+            Err(held::OverShare) => return Ok(refused),
+        }
+        let loaded = self.load(doc)?;
         loaded
             .sync()
             .receive_sync_message(state, message)
             .map_err(CoreError::from)?;
+        // Nothing should wait inside the document now; if something does (a chunk
+        // holding several changes), it goes rather than wait to be judged as another's.
         let waiting = !loaded.get_missing_deps(&[]).is_empty();
         if loaded.get_heads() == before {
             if waiting {
@@ -610,25 +725,31 @@ impl HubDocuments {
         state: &mut sync::State,
         message: sync::Message,
     ) -> Result<Received> {
-        let slot = (conn, *doc);
-        if !self.provisional.contains_key(&slot)
-            && self.provisional.keys().filter(|(c, _)| *c == conn).count()
-                >= MAX_PROVISIONAL_PER_CONN
-        {
-            return Err(HubError::TooLarge("too many new documents at once"));
+        // The document is built from this one message and kept only if it names
+        // itself at once (devices send a new document whole): nothing provisional
+        // stays between messages, on any connection. Changes that depend on others
+        // not sent are held with the connection, as for a recorded document.
+        let chunks: Vec<Vec<u8>> = message.changes.iter().map(<[u8]>::to_vec).collect();
+        let mut message = message;
+        match self.held.sort(conn, *doc, chunks, |_| false) {
+            Ok(ready) => message.changes = ready.into(),
+            Err(held::OverShare) => {
+                return Ok(Received {
+                    changed: false,
+                    refused: true,
+                })
+            }
         }
-        let provisional = self.provisional.entry(slot).or_default();
-        let applied = provisional
+        let mut new_doc = AutoCommit::new();
+        new_doc
             .sync()
             .receive_sync_message(state, message)
-            .map_err(CoreError::from);
-        if applied.is_err() || provisional.get_heads().is_empty() {
-            // Nothing arrived (a request, a first hello): keep nothing for it.
-            self.provisional.remove(&slot);
-            applied?;
+            .map_err(CoreError::from)?;
+        if new_doc.get_heads().is_empty() {
+            // Nothing arrived (a request, a first hello, or only changes waiting for
+            // others): keep nothing for it.
             return Ok(Received::default());
         }
-        let mut new_doc = self.provisional.remove(&slot).unwrap_or_default();
         let info = insikt_core::store::describe_document(&new_doc)?;
         if &DocumentId::of_generation(&info.key, info.generation) != doc {
             return Err(HubError::Invalid(
@@ -687,19 +808,30 @@ impl HubDocuments {
     }
 }
 
-/// Those of `hashes` that no document references any longer.
-fn unreferenced(tx: &Connection, hashes: Vec<String>) -> Result<Vec<String>> {
-    let mut orphans = Vec::new();
+/// Ends `project`'s records of `hashes` — every one (`all`: an erasure), or those no
+/// document of the project references any longer — and returns those no project
+/// holds any more: their files are to be destroyed.
+fn release_blobs(
+    tx: &Connection,
+    project: &str,
+    hashes: &[String],
+    all: bool,
+) -> Result<Vec<String>> {
+    let mut gone = Vec::new();
     for hash in hashes {
-        let still: Option<i64> = tx
-            .prepare_cached("SELECT 1 FROM doc_blobs WHERE hash = ?1 LIMIT 1")?
-            .query_row([&hash], |r| r.get(0))
-            .optional()?;
-        if still.is_none() {
-            orphans.push(hash);
+        if !all && crate::db::blob_used_in(tx, project, hash)? {
+            continue;
+        }
+        tx.prepare_cached("DELETE FROM blob_records WHERE project = ?1 AND hash = ?2")?
+            .execute(params![project, hash])?;
+        let held = tx
+            .prepare_cached("SELECT 1 FROM blob_records WHERE hash = ?1 LIMIT 1")?
+            .exists([hash])?;
+        if !held {
+            gone.push(hash.clone());
         }
     }
-    Ok(orphans)
+    Ok(gone)
 }
 
 impl Documents for HubDocuments {
@@ -790,7 +922,7 @@ impl Documents for HubDocuments {
 
     fn generate(
         &mut self,
-        conn: ConnId,
+        _conn: ConnId,
         doc: &DocumentId,
         state: &mut sync::State,
     ) -> insikt_core::Result<Option<sync::Message>> {
@@ -798,10 +930,7 @@ impl Documents for HubDocuments {
             let loaded = self.load(doc).map_err(to_core)?;
             return Ok(loaded.sync().generate_sync_message(state));
         }
-        match self.provisional.get_mut(&(conn, *doc)) {
-            Some(provisional) => Ok(provisional.sync().generate_sync_message(state)),
-            None => Ok(AutoCommit::new().sync().generate_sync_message(state)),
-        }
+        Ok(AutoCommit::new().sync().generate_sync_message(state))
     }
 
     fn receive(
@@ -820,7 +949,7 @@ impl Documents for HubDocuments {
             return Err(CoreError::Unauthorized("the device was revoked".into()));
         }
         let outcome = match self.meta(doc) {
-            Some(meta) => self.receive_recorded(&device, doc, &meta, state, message),
+            Some(meta) => self.receive_recorded(conn, &device, doc, &meta, state, message),
             None => self.receive_new(conn, &device, doc, state, message),
         };
         if matches!(outcome, Ok(Received { refused: true, .. })) {
@@ -1122,11 +1251,11 @@ impl HubDocuments {
             ],
         )?;
         crate::db::audit(&tx, None, None, "new-generation", meta.kind)?;
-        let orphans = unreferenced(&tx, old_hashes)?;
+        let orphans = release_blobs(&tx, &meta.project, &old_hashes, false)?;
         tx.commit()?;
         self.destroy_blobs(orphans)?;
-        self.cache.remove(old_id);
-        self.chunks.remove(old_id);
+        self.held.drop_doc(old_id);
+        self.forget(old_id);
         self.meta.remove(old_id);
         self.tombstones.insert(*old_id);
         self.meta.insert(new_id, meta);

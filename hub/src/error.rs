@@ -20,6 +20,12 @@ pub enum HubError {
     Invalid(&'static str),
     #[error("too large: {0}")]
     TooLarge(&'static str),
+    /// The device holds its share of something already (connections, downloads).
+    #[error("too many: {0}")]
+    TooMany(&'static str),
+    /// The hub has no room now; the device tries again later.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     #[error("storage error ({0})")]
     Storage(String),
     #[error("i/o error ({0})")]
@@ -60,6 +66,8 @@ impl IntoResponse for HubError {
             HubError::NotFound(_) => StatusCode::NOT_FOUND,
             HubError::Invalid(_) => StatusCode::BAD_REQUEST,
             HubError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            HubError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            HubError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, self.to_string()).into_response()

@@ -82,6 +82,7 @@ enum DeviceCommand {
 }
 
 fn main() -> ExitCode {
+    insikt_hub::tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,11 @@
 //! The hub's endpoints.
 //!
 //! - `GET  /v1/sync` — WebSocket, automerge-repo protocol, binary frames. The device
-//!   token goes in `Authorization: Bearer` or, for clients that cannot set headers,
-//!   the `token` query parameter.
+//!   token goes in `Authorization: Bearer`; a client that cannot set headers puts a
+//!   one-time `ticket` (from `POST /v1/tickets`) or, failing that, its `token` in the
+//!   URL's query.
+//! - `POST /v1/tickets` — with the bearer token: a one-time ticket for `/v1/sync`,
+//!   good for a minute.
 //! - `POST /v1/enroll` — `{code, label}` → the device's id and token (shown once).
 //! - `POST /v1/invites` — a coordinator's device invites a role: `{role, participant?,
 //!   project?}`; with a project, the device that enrolls joins its team.
@@ -10,12 +13,18 @@
 //! - `POST /v1/join` — an enrolled device redeems a project invite `{code}`.
 //! - `POST /v1/devices/{id}/revoke` — a coordinator revokes a device of their
 //!   organisation; its open connections close at once.
-//! - `GET  /v1/blobs/{hash}` — a blob, when a document the device may read references it.
-//! - `GET  /v1/blobs/{hash}/status` — how much of an upload arrived.
-//! - `PUT  /v1/blobs/{hash}?offset=N&total=T` — one piece of an upload; the last piece
-//!   completes it, verified against the hash.
+//! - `GET  /v1/blobs/{hash}` — a blob, streamed, when a document the device may read
+//!   references it in a project that holds the blob.
+//! - `GET  /v1/blobs/{hash}/status?project=P` — whether project P holds the blob as
+//!   far as this device may know, or how much of its own upload arrived.
+//! - `PUT  /v1/blobs/{hash}?project=P&offset=N&total=T` — one piece of the device's
+//!   upload for project P; the last piece completes it, verified against the hash.
+//!
+//! Every handler does its database and file work off the async threads. Each device
+//! may hold a few connections, downloads and uploads at once (see [`HubConfig`]);
+//! connections that go quiet are closed.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,18 +34,20 @@ use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use insikt_core::sync::{ConnId, Effect, Engine, Event, Limits};
 use insikt_media::{BlobHash, BlobStore};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::auth::{self, Device, Role};
+use crate::blobs::{self, Piece};
 use crate::docs::HubDocuments;
 use crate::error::{HubError, Result};
+use crate::slots::{Slot, Slots, TicketRefusal, Tickets};
 
 /// The hub's settings.
 #[derive(Clone, Debug)]
@@ -55,6 +66,21 @@ pub struct HubConfig {
     /// period, and deleted material still in documents' history, is purged by
     /// rebuilding those documents as their next generation.
     pub retention_sweep: Duration,
+    /// How many WebSocket connections one device may have open at once.
+    pub max_connections_per_device: usize,
+    /// How many WebSocket connections the hub serves at once.
+    pub max_connections: usize,
+    /// A connection from which nothing arrives for this long (not even the answer to
+    /// the pings the hub sends meanwhile) is closed.
+    pub idle_timeout: Duration,
+    /// How many blobs the hub streams to devices at once (four per device at most).
+    pub max_parallel_downloads: usize,
+    /// How many upload pieces the hub takes in at once (one per device at most):
+    /// each is held in memory until it is stored.
+    pub max_parallel_uploads: usize,
+    /// How many bytes of frames may wait for a peer that reads slowly; over that it
+    /// is disconnected (it gets the rest on its next sync).
+    pub max_queued_bytes: usize,
 }
 
 impl Default for HubConfig {
@@ -65,14 +91,25 @@ impl Default for HubConfig {
             max_upload_piece: 8 << 20,
             revocation_sweep: Duration::from_millis(500),
             retention_sweep: Duration::from_secs(600),
+            max_connections_per_device: 4,
+            max_connections: 10_000,
+            idle_timeout: Duration::from_secs(120),
+            max_parallel_downloads: 16,
+            max_parallel_uploads: 4,
+            max_queued_bytes: 32 << 20,
         }
     }
 }
 
-/// Unfinished uploads are dropped after this long.
-const UPLOAD_EXPIRES_MS: i64 = 7 * 24 * 3600 * 1000;
-/// How many bytes of unfinished uploads one device may have at once.
-const MAX_PENDING_UPLOADS: u64 = 2 << 30;
+/// How many blobs one device may download at once.
+const DOWNLOADS_PER_DEVICE: usize = 4;
+/// How many upload pieces one device may send at once.
+const UPLOADS_PER_DEVICE: usize = 1;
+/// How long a request waits for its turn at a download or an upload before the hub
+/// answers that it is busy.
+const QUEUE_WAIT: Duration = Duration::from_secs(30);
+/// How long a download may stall on a client that does not read.
+const DOWNLOAD_STALL: Duration = Duration::from_secs(30);
 
 /// How often the retention sweep also looks for blob files no document references.
 const BLOB_GC_EVERY: Duration = Duration::from_secs(24 * 3600);
@@ -84,7 +121,16 @@ const OUTBOUND_FRAMES: usize = 4096;
 
 enum Outbound {
     Frame(Vec<u8>),
+    Ping,
     Close(Option<String>),
+}
+
+/// A connection's way out: its device, its writer's queue, and how many bytes wait
+/// in that queue.
+struct Outlet {
+    device: String,
+    tx: mpsc::Sender<Outbound>,
+    queued: Arc<AtomicUsize>,
 }
 
 struct Core {
@@ -94,13 +140,41 @@ struct Core {
 
 struct Shared {
     core: Mutex<Core>,
+    /// Logins, enrollment, invites, audit rows.
     admin: Mutex<Connection>,
+    /// Upload pieces (a login never waits for one).
+    uploads: Mutex<Connection>,
+    /// Where the database is and its key, for further connections (an upload's
+    /// completion opens its own).
+    dir: PathBuf,
+    key: zeroize::Zeroizing<[u8; 32]>,
     blobs: BlobStore,
-    senders: Mutex<HashMap<ConnId, (String, mpsc::Sender<Outbound>)>>,
+    senders: Mutex<HashMap<ConnId, Outlet>>,
     next_conn: AtomicU64,
     config: HubConfig,
     /// When the sweep last looked for unreferenced blob files.
     last_blob_gc: Mutex<Option<std::time::Instant>>,
+    sockets: Arc<Slots>,
+    download_slots: Arc<Slots>,
+    downloads: Arc<Semaphore>,
+    upload_slots: Arc<Slots>,
+    upload_pieces: Arc<Semaphore>,
+    tickets: Tickets,
+}
+
+/// What the hub holds for its peers at a moment (see [`Hub::held`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Open WebSocket connections.
+    pub connections: usize,
+    /// What peers' messages left in the sync states (heads, needs, bloom filters,
+    /// and a fixed amount per document).
+    pub peer_state_bytes: usize,
+    /// Changes that arrived before those they depend on, held with the connections
+    /// that brought them (never in a document, never stored).
+    pub waiting_change_bytes: usize,
+    /// Documents loaded in memory (at most a few thousand, all stored).
+    pub loaded_documents: usize,
 }
 
 /// A running hub's state; cheap to clone.
@@ -122,6 +196,7 @@ impl Hub {
         let key = crate::load_or_create_key(dir)?;
         let sync_db = crate::db::open(dir, &key)?;
         let admin = crate::db::open(dir, &key)?;
+        let uploads = crate::db::open(dir, &key)?;
         let blob_dir: PathBuf = dir.join("blobs");
         let docs = HubDocuments::new(sync_db, BlobStore::open(&blob_dir, &key)?)?;
         let limits = Limits {
@@ -135,11 +210,20 @@ impl Hub {
                     docs,
                 }),
                 admin: Mutex::new(admin),
+                uploads: Mutex::new(uploads),
+                dir: dir.to_path_buf(),
+                key: zeroize::Zeroizing::new(key),
                 blobs: BlobStore::open(&blob_dir, &key)?,
                 senders: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
-                config,
                 last_blob_gc: Mutex::new(None),
+                sockets: Slots::new(config.max_connections_per_device),
+                download_slots: Slots::new(DOWNLOADS_PER_DEVICE),
+                downloads: Arc::new(Semaphore::new(config.max_parallel_downloads)),
+                upload_slots: Slots::new(UPLOADS_PER_DEVICE),
+                upload_pieces: Arc::new(Semaphore::new(config.max_parallel_uploads)),
+                tickets: Tickets::default(),
+                config,
             }),
         })
     }
@@ -223,12 +307,35 @@ impl Hub {
         lock(&self.shared.senders).len()
     }
 
+    /// What the hub holds for its peers now, for tests and benchmarks.
+    pub fn held(&self) -> Held {
+        let core = lock(&self.shared.core);
+        Held {
+            connections: self.connections(),
+            peer_state_bytes: core.engine.peer_state_bytes(),
+            waiting_change_bytes: core.docs.waiting_bytes(),
+            loaded_documents: core.docs.loaded(),
+        }
+    }
+
+    /// Runs `f` on a blocking thread (database and file work), with this hub.
+    async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Hub) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let hub = self.clone();
+        tokio::task::spawn_blocking(move || f(&hub))
+            .await
+            .unwrap_or(Err(HubError::Storage("a worker stopped".into())))
+    }
+
     /// The HTTP and WebSocket routes.
     pub fn router(&self) -> Router {
         let piece = self.shared.config.max_upload_piece;
         Router::new()
             .route("/v1/health", get(|| async { "ok" }))
             .route("/v1/sync", get(sync_socket))
+            .route("/v1/tickets", post(ticket))
             .route("/v1/enroll", post(enroll))
             .route("/v1/invites", post(invite))
             .route("/v1/memberships", get(memberships))
@@ -270,7 +377,14 @@ impl Hub {
             let mut tick = tokio::time::interval(sweeper.shared.config.revocation_sweep);
             loop {
                 tick.tick().await;
-                sweeper.sweep_revoked();
+                // It takes the documents' lock to close connections: off the async
+                // threads.
+                let _ = sweeper
+                    .blocking(|hub| {
+                        hub.sweep_revoked();
+                        Ok(())
+                    })
+                    .await;
             }
         });
         let retention = self.clone();
@@ -299,12 +413,17 @@ impl Hub {
     /// is old: documents holding raw material past their project's period, or
     /// deleted material in their history, are rebuilt as their next generation and
     /// the devices connected are sent the new one.
-    /// Removes blob files no document references, once older than `min_age` (a blob
-    /// is uploaded after the document naming it, so a young one may be on its way;
-    /// the retention sweep does this once a day with an hour's grace). The directory
-    /// is read without the hub's lock; references are checked a few hundred at a
-    /// time under it. Returns how many were removed.
+    /// Removes what uploads left that nothing uses, once older than `min_age`: a
+    /// project's record of a blob none of its documents references, and a blob file
+    /// no project holds (a blob is uploaded after the document naming it, so a young
+    /// one may be on its way; the retention sweep does this once a day with an
+    /// hour's grace). The directory is read without the hub's lock; records are
+    /// checked a few hundred at a time under it. Returns how many files were removed.
     pub fn collect_blob_garbage(&self, min_age: Duration) -> Result<usize> {
+        let before = crate::db::now() - i64::try_from(min_age.as_millis()).unwrap_or(i64::MAX);
+        lock(&self.shared.core)
+            .docs
+            .expire_unreferenced_blobs(before)?;
         let now = std::time::SystemTime::now();
         let mut old = Vec::new();
         for hash in self.shared.blobs.list()? {
@@ -320,7 +439,7 @@ impl Hub {
                 let core = lock(&self.shared.core);
                 let mut out = Vec::new();
                 for hash in batch {
-                    if !core.docs.blob_referenced(&hash.to_hex())? {
+                    if !core.docs.blob_recorded(&hash.to_hex())? {
                         out.push(hash);
                     }
                 }
@@ -329,7 +448,7 @@ impl Hub {
             for hash in unreferenced {
                 // Checked again at deletion: a document may have arrived meanwhile.
                 let core = lock(&self.shared.core);
-                if !core.docs.blob_referenced(&hash.to_hex())? && self.shared.blobs.delete(hash)? {
+                if !core.docs.blob_recorded(&hash.to_hex())? && self.shared.blobs.delete(hash)? {
                     removed += 1;
                 }
             }
@@ -388,7 +507,7 @@ impl Hub {
     fn sweep_revoked(&self) {
         let devices: Vec<String> = lock(&self.shared.senders)
             .values()
-            .map(|(d, _)| d.clone())
+            .map(|o| o.device.clone())
             .collect();
         let revoked: Vec<String> = {
             let admin = lock(&self.shared.admin);
@@ -409,17 +528,33 @@ impl Hub {
         self.admin(|c| auth::authenticate(c, token))
     }
 
+    /// The device a one-time ticket was issued to (the ticket is used up).
+    fn redeem_ticket(&self, ticket: &str) -> Result<Device> {
+        let device = self
+            .shared
+            .tickets
+            .redeem(ticket)
+            .ok_or(HubError::Unauthorized)?;
+        self.admin(|c| auth::authenticate_id(c, &device))
+    }
+
     /// Carries out the engine's effects.
     fn dispatch(&self, effects: Vec<Effect>) {
         if effects.is_empty() {
             return;
         }
+        let max_queued = self.shared.config.max_queued_bytes;
         let mut senders = lock(&self.shared.senders);
         for effect in effects {
             match effect {
                 Effect::Send { conn, frame } => {
                     let full = match senders.get(&conn) {
-                        Some((_, tx)) => tx.try_send(Outbound::Frame(frame)).is_err(),
+                        Some(o) => {
+                            let n = frame.len();
+                            let waiting = o.queued.fetch_add(n, Ordering::SeqCst);
+                            (waiting > 0 && waiting + n > max_queued)
+                                || o.tx.try_send(Outbound::Frame(frame)).is_err()
+                        }
                         None => false,
                     };
                     if full {
@@ -430,8 +565,8 @@ impl Hub {
                 }
                 Effect::Close { conn, error } => {
                     // The writer sends the error and closes; the reader stops reading.
-                    if let Some((_, tx)) = senders.remove(&conn) {
-                        let _ = tx.try_send(Outbound::Close(error));
+                    if let Some(o) = senders.remove(&conn) {
+                        let _ = o.tx.try_send(Outbound::Close(error));
                     }
                 }
                 Effect::Established { .. }
@@ -456,22 +591,55 @@ impl Hub {
         self.dispatch(effects);
     }
 
-    async fn run_socket(self, device: Device, socket: WebSocket) {
+    /// [`Hub::feed`] on a blocking thread: applying a message may take a while (a
+    /// large document), and the async threads serve everyone's requests.
+    async fn feed_blocking(&self, event: Event) {
+        let _ = self
+            .blocking(move |hub| {
+                hub.feed(event);
+                Ok(())
+            })
+            .await;
+    }
+
+    async fn run_socket(self, device: Device, socket: WebSocket, _slot: Slot) {
         let conn = self.shared.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, mut rx) = mpsc::channel(OUTBOUND_FRAMES);
-        lock(&self.shared.senders).insert(conn, (device.id.clone(), tx));
-        lock(&self.shared.core).docs.attach(conn, device.clone());
-        self.feed(Event::Connected {
+        let queued = Arc::new(AtomicUsize::new(0));
+        lock(&self.shared.senders).insert(
             conn,
-            dialer: false,
-            expected_peer: None,
-        });
+            Outlet {
+                device: device.id.clone(),
+                tx: tx.clone(),
+                queued: queued.clone(),
+            },
+        );
+        let attached = device.clone();
+        let _ = self
+            .blocking(move |hub| {
+                lock(&hub.shared.core).docs.attach(conn, attached);
+                hub.feed(Event::Connected {
+                    conn,
+                    dialer: false,
+                    expected_peer: None,
+                });
+                Ok(())
+            })
+            .await;
         let (mut sink, mut stream) = socket.split();
-        let writer = tokio::spawn(async move {
+        let mut writer = tokio::spawn(async move {
             while let Some(out) = rx.recv().await {
                 match out {
                     Outbound::Frame(f) => {
-                        if sink.send(WsMessage::Binary(f.into())).await.is_err() {
+                        let n = f.len();
+                        let sent = sink.send(WsMessage::Binary(f.into())).await;
+                        queued.fetch_sub(n, Ordering::SeqCst);
+                        if sent.is_err() {
+                            break;
+                        }
+                    }
+                    Outbound::Ping => {
+                        if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
                             break;
                         }
                     }
@@ -492,41 +660,81 @@ impl Hub {
             }
             let _ = sink.close().await;
         });
-        while let Some(msg) = stream.next().await {
+        // Pings keep a quiet but live peer's connection open; a peer from which
+        // nothing at all arrives for the idle timeout is closed.
+        let idle = self.shared.config.idle_timeout;
+        let mut tick = tokio::time::interval((idle / 4).max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut heard = tokio::time::Instant::now();
+        loop {
+            let msg = tokio::select! {
+                msg = stream.next() => msg,
+                _ = tick.tick() => {
+                    if !lock(&self.shared.senders).contains_key(&conn) {
+                        break;
+                    }
+                    if heard.elapsed() >= idle {
+                        self.feed_blocking(Event::Close {
+                            conn,
+                            reason: "the connection was idle".into(),
+                        })
+                        .await;
+                        break;
+                    }
+                    let _ = tx.try_send(Outbound::Ping);
+                    continue;
+                }
+            };
+            let Some(msg) = msg else {
+                break;
+            };
+            heard = tokio::time::Instant::now();
             let frame = match msg {
-                Ok(WsMessage::Binary(b)) => b.to_vec(),
+                Ok(WsMessage::Binary(b)) => Vec::from(b),
                 Ok(WsMessage::Close(_)) => break,
                 Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => continue,
                 Ok(WsMessage::Text(_)) => {
-                    self.feed(Event::Close {
+                    self.feed_blocking(Event::Close {
                         conn,
                         reason: "text frames are not part of the protocol".into(),
-                    });
+                    })
+                    .await;
                     break;
                 }
                 Err(_) => {
                     // Oversized or broken frames end the connection with an error.
-                    self.feed(Event::Close {
+                    self.feed_blocking(Event::Close {
                         conn,
                         reason: "malformed or oversized frame".into(),
-                    });
+                    })
+                    .await;
                     break;
                 }
             };
-            self.feed(Event::Received { conn, frame });
+            self.feed_blocking(Event::Received { conn, frame }).await;
             if !lock(&self.shared.senders).contains_key(&conn) {
                 break;
             }
         }
-        // Give the writer a moment to flush a closing error, then end.
+        // Give the writer a moment to flush a closing error, then end it: a peer that
+        // does not read must not keep it (and what it holds) alive.
         lock(&self.shared.senders).remove(&conn);
-        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+        drop(tx);
+        if tokio::time::timeout(Duration::from_secs(2), &mut writer)
+            .await
+            .is_err()
         {
-            let mut core = lock(&self.shared.core);
-            let Core { engine, docs } = &mut *core;
-            engine.handle(docs, Event::Disconnected { conn });
-            docs.detach(conn);
+            writer.abort();
         }
+        let _ = self
+            .blocking(move |hub| {
+                let mut core = lock(&hub.shared.core);
+                let Core { engine, docs } = &mut *core;
+                engine.handle(docs, Event::Disconnected { conn });
+                docs.detach(conn);
+                Ok(())
+            })
+            .await;
     }
 }
 
@@ -568,24 +776,62 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
+struct SocketQuery {
     token: Option<String>,
+    ticket: Option<String>,
 }
 
 async fn sync_socket(
     State(hub): State<Hub>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<SocketQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let device = match hub.authenticate(&headers, q.token.as_deref()) {
+    let found = hub
+        .blocking(move |hub| match &q.ticket {
+            Some(ticket) => hub.redeem_ticket(ticket),
+            None => hub.authenticate(&headers, q.token.as_deref()),
+        })
+        .await;
+    let device = match found {
         Ok(d) => d,
         Err(e) => return e.into_response(),
+    };
+    if hub.connections() >= hub.shared.config.max_connections {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the hub is full").into_response();
+    }
+    let Some(slot) = hub.shared.sockets.take(&device.id) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this device",
+        )
+            .into_response();
     };
     let max = hub.shared.config.max_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| hub.run_socket(device, socket))
+        .on_upgrade(move |socket| hub.run_socket(device, socket, slot))
+}
+
+/// A one-time ticket for `/v1/sync?ticket=…`, for a client that can make this one
+/// call with its token in a header but cannot set headers on its WebSocket.
+async fn ticket(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.authenticate(&headers, None)?;
+            match hub.shared.tickets.issue(&me.id) {
+                Ok(ticket) => Ok(serde_json::json!({
+                    "ticket": ticket,
+                    "expires_in": crate::slots::TICKET_VALID.as_secs(),
+                })),
+                Err(TicketRefusal::DeviceFull) => {
+                    Err(HubError::TooMany("this device has enough unused tickets"))
+                }
+                Err(TicketRefusal::HubFull) => Err(HubError::Busy("too many unused tickets")),
+            }
+        })
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -602,12 +848,17 @@ struct EnrollRequest {
 }
 
 async fn enroll(State(hub): State<Hub>, Json(req): Json<EnrollRequest>) -> Response {
-    let me = auth::Joining {
-        label: &req.label,
-        member: req.member.as_deref(),
-        actor: req.actor.as_deref(),
-    };
-    match hub.admin(|c| auth::enroll_as(c, &req.code, &me)) {
+    let enrolled = hub
+        .blocking(move |hub| {
+            let me = auth::Joining {
+                label: &req.label,
+                member: req.member.as_deref(),
+                actor: req.actor.as_deref(),
+            };
+            hub.admin(|c| auth::enroll_as(c, &req.code, &me))
+        })
+        .await;
+    match enrolled {
         Ok(e) => Json(e).into_response(),
         Err(e) => e.into_response(),
     }
@@ -627,29 +878,32 @@ async fn invite(
     headers: HeaderMap,
     Json(req): Json<InviteRequest>,
 ) -> Response {
-    json((|| {
-        let me = hub.coordinator(&headers, "only a coordinator invites")?;
-        if let Some(project) = &req.project {
-            // Into a project's team: only a coordinator on that team.
-            let role = lock(&hub.shared.core).docs.team_role(&me, project);
-            if role != Some(insikt_core::domain::MemberRole::Coordinator) {
-                return Err(HubError::Forbidden(
-                    "only a coordinator on the project's team invites to it",
-                ));
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.coordinator(&headers, "only a coordinator invites")?;
+            if let Some(project) = &req.project {
+                // Into a project's team: only a coordinator on that team.
+                let role = lock(&hub.shared.core).docs.team_role(&me, project);
+                if role != Some(insikt_core::domain::MemberRole::Coordinator) {
+                    return Err(HubError::Forbidden(
+                        "only a coordinator on the project's team invites to it",
+                    ));
+                }
             }
-        }
-        let code = hub.admin(|c| {
-            auth::create_invite_into(
-                c,
-                &me.org,
-                req.role,
-                req.participant.as_deref(),
-                req.project.as_deref(),
-                Some(&me.id),
-            )
-        })?;
-        Ok(serde_json::json!({ "code": code }))
-    })())
+            let code = hub.admin(|c| {
+                auth::create_invite_into(
+                    c,
+                    &me.org,
+                    req.role,
+                    req.participant.as_deref(),
+                    req.project.as_deref(),
+                    Some(&me.id),
+                )
+            })?;
+            Ok(serde_json::json!({ "code": code }))
+        })
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -664,20 +918,26 @@ async fn join(
     headers: HeaderMap,
     Json(req): Json<JoinRequest>,
 ) -> Response {
-    json((|| {
-        let me = hub.authenticate(&headers, None)?;
-        let project = hub.admin(|c| auth::join(c, &me, &req.code))?;
-        Ok(serde_json::json!({ "project": project }))
-    })())
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.authenticate(&headers, None)?;
+            let project = hub.admin(|c| auth::join(c, &me, &req.code))?;
+            Ok(serde_json::json!({ "project": project }))
+        })
+        .await,
+    )
 }
 
 /// The projects whose team the device is on: what it may hold material of.
 async fn memberships(State(hub): State<Hub>, headers: HeaderMap) -> Response {
-    json((|| {
-        let me = hub.authenticate(&headers, None)?;
-        let projects = lock(&hub.shared.core).docs.memberships(&me)?;
-        Ok(serde_json::json!({ "projects": projects }))
-    })())
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.authenticate(&headers, None)?;
+            let projects = lock(&hub.shared.core).docs.memberships(&me)?;
+            Ok(serde_json::json!({ "projects": projects }))
+        })
+        .await,
+    )
 }
 
 async fn revoke(
@@ -685,14 +945,16 @@ async fn revoke(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
 ) -> Response {
-    let outcome = (|| {
-        let me = hub.coordinator(&headers, "only a coordinator revokes")?;
-        let target = hub.admin(|c| auth::device(c, &id))?;
-        if target.org != me.org {
-            return Err(HubError::NotFound("device"));
-        }
-        hub.revoke(&id, Some(&me.id))
-    })();
+    let outcome = hub
+        .blocking(move |hub| {
+            let me = hub.coordinator(&headers, "only a coordinator revokes")?;
+            let target = hub.admin(|c| auth::device(c, &id))?;
+            if target.org != me.org {
+                return Err(HubError::NotFound("device"));
+            }
+            hub.revoke(&id, Some(&me.id))
+        })
+        .await;
     match outcome {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
@@ -734,65 +996,74 @@ async fn audit_put(
     headers: HeaderMap,
     Json(rows): Json<Vec<AuditRow>>,
 ) -> Response {
-    json((|| {
-        let me = hub.authenticate(&headers, None)?;
-        if me.role == Role::Coach {
-            return Err(HubError::Forbidden("a coach records no audit rows"));
-        }
-        if rows.len() > MAX_AUDIT_ROWS {
-            return Err(HubError::TooLarge("too many audit rows at once"));
-        }
-        let (accepted, skipped) = hub.admin(|c| {
-            let held: i64 = c
-                .prepare_cached("SELECT count(*) FROM participant_audit WHERE device = ?1")?
-                .query_row([&me.id], |r| r.get(0))?;
-            if held + rows.len() as i64 > MAX_AUDIT_ROWS_PER_DEVICE {
-                return Err(HubError::TooLarge("this device's audit log is full"));
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.authenticate(&headers, None)?;
+            if me.role == Role::Coach {
+                return Err(HubError::Forbidden("a coach records no audit rows"));
             }
-            let tx = c.transaction()?;
-            let latest = crate::db::now() + AUDIT_CLOCK_SKEW_MS;
-            let (mut accepted, mut skipped) = (0, 0);
-            for r in &rows {
-                let long = [&r.project, &r.member, &r.action, &r.participant]
-                    .iter()
-                    .any(|f| f.len() > 64)
-                    || r.detail.len() > 256;
-                let other_member = me.member.as_deref().is_some_and(|m| m != r.member);
-                let other_participant = me.role == Role::Participant
-                    && !r.participant.is_empty()
-                    && me.participant.as_deref() != Some(r.participant.as_str());
-                if long
-                    || other_member
-                    || other_participant
-                    || r.at > latest
-                    || !crate::db::project_open(&tx, &r.project, &me.org)?
-                {
-                    skipped += 1;
-                    continue;
+            if rows.len() > MAX_AUDIT_ROWS {
+                return Err(HubError::TooLarge("too many audit rows at once"));
+            }
+            let (accepted, skipped) = hub.admin(|c| {
+                let held: i64 = c
+                    .prepare_cached("SELECT count(*) FROM participant_audit WHERE device = ?1")?
+                    .query_row([&me.id], |r| r.get(0))?;
+                if held + rows.len() as i64 > MAX_AUDIT_ROWS_PER_DEVICE {
+                    return Err(HubError::TooLarge("this device's audit log is full"));
                 }
-                accepted += tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO participant_audit
+                let tx = c.transaction()?;
+                let latest = crate::db::now() + AUDIT_CLOCK_SKEW_MS;
+                let member = me
+                    .member
+                    .clone()
+                    .unwrap_or_else(|| format!("device:{}", me.id));
+                let (mut accepted, mut skipped) = (0, 0);
+                for r in &rows {
+                    let long = [&r.project, &r.member, &r.action, &r.participant]
+                        .iter()
+                        .any(|f| f.len() > 64)
+                        || r.detail.len() > 256;
+                    // A device enrolled without a member id writes under its own
+                    // identity, never a member's.
+                    let other_member = me.member.as_deref().is_some_and(|m| m != r.member);
+                    let other_participant = me.role == Role::Participant
+                        && !r.participant.is_empty()
+                        && me.participant.as_deref() != Some(r.participant.as_str());
+                    if long
+                        || other_member
+                        || other_participant
+                        || r.at > latest
+                        || !crate::db::project_open(&tx, &r.project, &me.org)?
+                    {
+                        skipped += 1;
+                        continue;
+                    }
+                    accepted += tx
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO participant_audit
                          (device, seq, org, project, at, member, action, participant, detail)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    )?
-                    .execute(rusqlite::params![
-                        me.id,
-                        r.seq,
-                        me.org,
-                        r.project,
-                        r.at,
-                        r.member,
-                        r.action,
-                        r.participant,
-                        r.detail
-                    ])?;
-            }
-            tx.commit()?;
-            Ok((accepted, skipped))
-        })?;
-        Ok(serde_json::json!({ "accepted": accepted, "skipped": skipped }))
-    })())
+                        )?
+                        .execute(rusqlite::params![
+                            me.id,
+                            r.seq,
+                            me.org,
+                            r.project,
+                            r.at,
+                            member,
+                            r.action,
+                            r.participant,
+                            r.detail
+                        ])?;
+                }
+                tx.commit()?;
+                Ok((accepted, skipped))
+            })?;
+            Ok(serde_json::json!({ "accepted": accepted, "skipped": skipped }))
+        })
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -811,69 +1082,45 @@ async fn audit_get(
     UrlPath(project): UrlPath<String>,
     Query(page): Query<AuditPage>,
 ) -> Response {
-    json((|| {
-        let me = hub.coordinator(&headers, "only a coordinator reads the audit log")?;
-        let rows = hub.admin(|c| {
-            if !crate::db::project_open(c, &project, &me.org)? {
-                return Err(HubError::NotFound("project"));
-            }
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, at, project, member, action, participant, detail, device
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.coordinator(&headers, "only a coordinator reads the audit log")?;
+            let rows = hub.admin(|c| {
+                if !crate::db::project_open(c, &project, &me.org)? {
+                    return Err(HubError::NotFound("project"));
+                }
+                let mut stmt = c.prepare_cached(
+                    "SELECT seq, at, project, member, action, participant, detail, device
                  FROM participant_audit WHERE project = ?1
                  ORDER BY at DESC, device, seq DESC LIMIT ?2 OFFSET ?3",
-            )?;
-            let rows = stmt.query_map(
-                rusqlite::params![&project, AUDIT_PAGE, page.offset.max(0)],
-                |r| {
-                    Ok(AuditRow {
-                        seq: r.get(0)?,
-                        at: r.get(1)?,
-                        project: r.get(2)?,
-                        member: r.get(3)?,
-                        action: r.get(4)?,
-                        participant: r.get(5)?,
-                        detail: r.get(6)?,
-                        device: r.get(7)?,
-                    })
-                },
-            )?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
-        serde_json::to_value(rows)
-            .map_err(|_| HubError::Invalid("the audit log could not be written"))
-    })())
+                )?;
+                let rows = stmt.query_map(
+                    rusqlite::params![&project, AUDIT_PAGE, page.offset.max(0)],
+                    |r| {
+                        Ok(AuditRow {
+                            seq: r.get(0)?,
+                            at: r.get(1)?,
+                            project: r.get(2)?,
+                            member: r.get(3)?,
+                            action: r.get(4)?,
+                            participant: r.get(5)?,
+                            detail: r.get(6)?,
+                            device: r.get(7)?,
+                        })
+                    },
+                )?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })?;
+            serde_json::to_value(rows)
+                .map_err(|_| HubError::Invalid("the audit log could not be written"))
+        })
+        .await,
+    )
 }
 
 fn parse_hash(hash: &str) -> Result<BlobHash> {
     hash.parse::<BlobHash>()
         .map_err(|_| HubError::Invalid("not a blob hash"))
-}
-
-async fn blob_get(
-    State(hub): State<Hub>,
-    headers: HeaderMap,
-    UrlPath(hash): UrlPath<String>,
-) -> Response {
-    let outcome = (|| {
-        let me = hub.authenticate(&headers, None)?;
-        let h = parse_hash(&hash)?;
-        let allowed = lock(&hub.shared.core)
-            .docs
-            .may_read_blob(&me, &h.to_hex())?;
-        // Not referenced by anything the device may read: as if it did not exist.
-        if !allowed || !hub.shared.blobs.contains(&h)? {
-            return Err(HubError::NotFound("blob"));
-        }
-        Ok(hub.shared.blobs.get(&h)?)
-    })();
-    match outcome {
-        Ok(bytes) => (
-            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
 }
 
 fn may_upload(device: &Device) -> bool {
@@ -883,146 +1130,229 @@ fn may_upload(device: &Device) -> bool {
     )
 }
 
-async fn blob_status(
+impl Hub {
+    /// The project an upload is for: the one it names, which the device must be able
+    /// to write to (as if it did not exist otherwise), or — from a device of an
+    /// earlier version that names none — the only one it can write to, or the only
+    /// one of those whose documents refer to the blob.
+    fn upload_project(&self, me: &Device, named: Option<&str>, hash: &BlobHash) -> Result<String> {
+        let mut core = lock(&self.shared.core);
+        match named {
+            Some(p) if core.docs.may_upload_to(me, p) => Ok(p.to_string()),
+            Some(_) => Err(HubError::NotFound("project")),
+            None => {
+                let mut projects = core.docs.upload_projects(me)?;
+                if projects.len() > 1 {
+                    let hex = hash.to_hex();
+                    let mut referring = Vec::new();
+                    for p in projects {
+                        if core.docs.blob_referenced_in(&p, &hex)? {
+                            referring.push(p);
+                        }
+                    }
+                    projects = referring;
+                }
+                match projects.len() {
+                    1 => Ok(projects.remove(0)),
+                    _ => Err(HubError::Invalid("an upload names its project")),
+                }
+            }
+        }
+    }
+
+    /// Whether the device may learn that `project` holds the blob: it uploaded it
+    /// there, or it may read the blob anyway. Anyone else uploads the bytes again,
+    /// as if the hub had never seen them. A record whose file is gone (an erasure
+    /// elsewhere deleted it while this upload completed) asks for the bytes again.
+    fn holds_for(&self, me: &Device, project: &str, hash: &BlobHash) -> Result<bool> {
+        let known = {
+            let mut core = lock(&self.shared.core);
+            let hex = hash.to_hex();
+            match core.docs.blob_record(project, &hex)? {
+                None => false,
+                Some(by) => {
+                    by.as_deref() == Some(me.id.as_str()) || core.docs.may_read_blob(me, &hex)?
+                }
+            }
+        };
+        Ok(known && self.shared.blobs.contains(hash)?)
+    }
+}
+
+/// Waits for one of `permits`, up to [`QUEUE_WAIT`].
+async fn turn(permits: &Arc<Semaphore>) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    match tokio::time::timeout(QUEUE_WAIT, permits.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(HubError::Busy("the hub is busy; try again")),
+    }
+}
+
+/// A blob, streamed a chunk at a time from the encrypted store, to a device that may
+/// read it; four at once per device, a few over the hub.
+async fn blob_get(
     State(hub): State<Hub>,
     headers: HeaderMap,
     UrlPath(hash): UrlPath<String>,
 ) -> Response {
-    json((|| {
-        hub.uploader(&headers)?;
-        let h = parse_hash(&hash)?;
-        if hub.shared.blobs.contains(&h)? {
-            return Ok(serde_json::json!({ "complete": true, "received": null }));
-        }
-        let received: Option<i64> = hub.admin(|c| {
-            Ok(c.query_row(
-                "SELECT received FROM uploads WHERE hash = ?1",
-                [h.to_hex()],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
-        Ok(serde_json::json!({ "complete": false, "received": received.unwrap_or(0) }))
-    })())
+    let outcome = async {
+        let (me, h) = hub
+            .blocking(move |hub| {
+                let me = hub.authenticate(&headers, None)?;
+                let h = parse_hash(&hash)?;
+                // Not held for anything the device may read: as if it did not exist.
+                if !lock(&hub.shared.core)
+                    .docs
+                    .may_read_blob(&me, &h.to_hex())?
+                {
+                    return Err(HubError::NotFound("blob"));
+                }
+                Ok((me, h))
+            })
+            .await?;
+        let slot = hub
+            .shared
+            .download_slots
+            .take(&me.id)
+            .ok_or(HubError::TooMany(
+                "too many downloads from this device at once",
+            ))?;
+        let permit = turn(&hub.shared.downloads).await?;
+        let mut reader = hub
+            .blocking(move |hub| {
+                hub.shared.blobs.reader(&h).map_err(|e| match e {
+                    insikt_media::MediaError::NotFound => HubError::NotFound("blob"),
+                    other => other.into(),
+                })
+            })
+            .await?;
+        let len = reader.len();
+        let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let _held = (slot, permit);
+            loop {
+                let item = match reader.next_chunk() {
+                    Ok(Some(chunk)) => Ok(Bytes::from(chunk)),
+                    Ok(None) => break,
+                    Err(_) => Err(std::io::Error::other("the blob could not be read")),
+                };
+                let last = item.is_err();
+                // A client that stops reading ends its download.
+                let sent = runtime.block_on(tokio::time::timeout(DOWNLOAD_STALL, tx.send(item)));
+                if last || !matches!(sent, Ok(Ok(()))) {
+                    break;
+                }
+            }
+        });
+        let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }));
+        Response::builder()
+            .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
+            .header(axum::http::header::CONTENT_LENGTH, len)
+            .body(body)
+            .map_err(|_| HubError::Invalid("response"))
+    }
+    .await;
+    match outcome {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    project: Option<String>,
+}
+
+async fn blob_status(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    UrlPath(hash): UrlPath<String>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    json(
+        hub.blocking(move |hub| {
+            let me = hub.uploader(&headers)?;
+            let h = parse_hash(&hash)?;
+            let project = hub.upload_project(&me, q.project.as_deref(), &h)?;
+            if hub.holds_for(&me, &project, &h)? {
+                return Ok(serde_json::json!({ "complete": true, "received": null }));
+            }
+            let received = blobs::received(&lock(&hub.shared.uploads), &me, &project, &h)?;
+            Ok(serde_json::json!({ "complete": false, "received": received }))
+        })
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
 struct PieceQuery {
+    project: Option<String>,
     offset: u64,
     total: u64,
 }
 
+/// One piece of the device's own upload. The body is read only once it is this
+/// request's turn (one piece per device, a few over the hub), and stored off the
+/// async threads; the last piece completes the upload there.
 async fn blob_put(
     State(hub): State<Hub>,
     headers: HeaderMap,
     UrlPath(hash): UrlPath<String>,
     Query(q): Query<PieceQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    json((|| {
-        let me = hub.uploader(&headers)?;
-        let h = parse_hash(&hash)?;
-        if q.total > hub.shared.config.max_blob_bytes {
-            return Err(HubError::TooLarge("blob"));
+    let outcome = async {
+        let max_blob = hub.shared.config.max_blob_bytes;
+        let total = q.total;
+        let named = q.project.clone();
+        let (me, h, project, done) = hub
+            .blocking(move |hub| {
+                let me = hub.uploader(&headers)?;
+                let h = parse_hash(&hash)?;
+                if total > max_blob {
+                    return Err(HubError::TooLarge("blob"));
+                }
+                let project = hub.upload_project(&me, named.as_deref(), &h)?;
+                let done = hub.holds_for(&me, &project, &h)?;
+                Ok((me, h, project, done))
+            })
+            .await?;
+        if done {
+            return Ok(serde_json::json!({ "complete": true, "received": total }));
         }
-        if hub.shared.blobs.contains(&h)? {
-            return Ok(serde_json::json!({ "complete": true, "received": q.total }));
-        }
-        hub.admin(|c| receive_piece(c, &hub.shared.blobs, &me, &h, q.offset, q.total, &body))
-    })())
-}
-
-/// Stores one piece of an upload inside the encrypted database; the piece that
-/// completes it is checked against the hash and moves the whole into the blob store.
-fn receive_piece(
-    c: &mut Connection,
-    blobs: &BlobStore,
-    me: &Device,
-    h: &BlobHash,
-    offset: u64,
-    total: u64,
-    body: &[u8],
-) -> Result<serde_json::Value> {
-    let hex = h.to_hex();
-    let tx = c.transaction()?;
-    // Unfinished uploads expire after a week.
-    let expired = crate::db::now() - UPLOAD_EXPIRES_MS;
-    tx.execute(
-        "DELETE FROM upload_chunks WHERE hash IN (SELECT hash FROM uploads WHERE started_at < ?1)",
-        [expired],
-    )?;
-    tx.execute("DELETE FROM uploads WHERE started_at < ?1", [expired])?;
-    let current: Option<(i64, i64)> = tx
-        .query_row(
-            "SELECT total, received FROM uploads WHERE hash = ?1",
-            [&hex],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let received = match current {
-        Some((t, r)) if t as u64 == total => r as u64,
-        Some(_) => {
-            // A different total restarts the upload.
-            tx.execute("DELETE FROM upload_chunks WHERE hash = ?1", [&hex])?;
-            tx.execute("DELETE FROM uploads WHERE hash = ?1", [&hex])?;
-            0
-        }
-        None => 0,
-    };
-    if offset != received {
-        return Err(HubError::Invalid("the piece does not continue the upload"));
+        let _slot = hub
+            .shared
+            .upload_slots
+            .take(&me.id)
+            .ok_or(HubError::TooMany("this device is uploading already"))?;
+        let _permit = turn(&hub.shared.upload_pieces).await?;
+        let bytes = axum::body::to_bytes(body, hub.shared.config.max_upload_piece)
+            .await
+            .map_err(|_| HubError::TooLarge("upload piece"))?;
+        hub.blocking(move |hub| {
+            let piece = blobs::receive_piece(
+                &mut lock(&hub.shared.uploads),
+                &me,
+                &project,
+                &h,
+                q.offset,
+                total,
+                &bytes,
+            )?;
+            drop(bytes);
+            match piece {
+                Piece::Received(n) => Ok(serde_json::json!({ "complete": false, "received": n })),
+                Piece::Complete(upload) => {
+                    let mut c = crate::db::open_worker(&hub.shared.dir, &hub.shared.key)?;
+                    blobs::complete(&mut c, &hub.shared.blobs, &me, &project, &h, upload)?;
+                    Ok(serde_json::json!({ "complete": true, "received": total }))
+                }
+            }
+        })
+        .await
     }
-    if offset == 0 {
-        // A device may have only so much unfinished at once.
-        let pending: i64 = tx.query_row(
-            "SELECT coalesce(sum(total), 0) FROM uploads WHERE device = ?1 AND hash != ?2",
-            params![me.id, hex],
-            |r| r.get(0),
-        )?;
-        if pending as u64 + total > MAX_PENDING_UPLOADS {
-            return Err(HubError::TooLarge(
-                "too much unfinished upload for one device",
-            ));
-        }
-    }
-    if offset + body.len() as u64 > total {
-        return Err(HubError::Invalid("the piece runs past the declared size"));
-    }
-    let now_received = received + body.len() as u64;
-    tx.execute(
-        "INSERT INTO uploads (hash, total, received, device, started_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (hash) DO UPDATE SET received = excluded.received",
-        params![hex, total as i64, now_received as i64, me.id, crate::db::now()],
-    )?;
-    if !body.is_empty() {
-        tx.execute(
-            "INSERT INTO upload_chunks (hash, offset, data) VALUES (?1, ?2, ?3)",
-            params![hex, offset as i64, body],
-        )?;
-    }
-    tx.commit()?;
-    if now_received < total {
-        return Ok(serde_json::json!({ "complete": false, "received": now_received }));
-    }
-    let mut whole = Vec::with_capacity(total as usize);
-    {
-        let mut stmt =
-            c.prepare("SELECT data FROM upload_chunks WHERE hash = ?1 ORDER BY offset")?;
-        let mut rows = stmt.query([&hex])?;
-        while let Some(row) = rows.next()? {
-            whole.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
-        }
-    }
-    let clear = |c: &Connection| -> Result<()> {
-        c.execute("DELETE FROM upload_chunks WHERE hash = ?1", [&hex])?;
-        c.execute("DELETE FROM uploads WHERE hash = ?1", [&hex])?;
-        Ok(())
-    };
-    if BlobHash::of(&whole) != *h {
-        clear(c)?;
-        return Err(HubError::Invalid("the upload does not match its hash"));
-    }
-    blobs.put(&whole)?;
-    clear(c)?;
-    Ok(serde_json::json!({ "complete": true, "received": total }))
+    .await;
+    json(outcome)
 }

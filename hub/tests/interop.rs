@@ -158,8 +158,9 @@ fn field_material(store: &Store, name: &str) -> (insikt_core::ids::ProjectId, Do
     (project, DocKey::Session(session))
 }
 
-#[test]
-fn a_stock_js_client_reads_and_edits_a_project_through_the_hub() {
+/// A hub with the organisation Region Väst and Sara's phone enrolled as its
+/// coordinator.
+fn region_vast() -> (tempfile::TempDir, RunningHub, Store) {
     let dir = tempfile::tempdir().unwrap();
     let hub = RunningHub::start(&dir.path().join("hub"), HubConfig::default()).unwrap();
     hub.hub.add_org("Region Väst").unwrap();
@@ -169,6 +170,12 @@ fn a_stock_js_client_reads_and_edits_a_project_through_the_hub() {
         .invite("Region Väst", Role::Coordinator, None)
         .unwrap();
     sara.enroll(&hub.url, &code, "Saras telefon").unwrap();
+    (dir, hub, sara)
+}
+
+#[test]
+fn a_stock_js_client_reads_and_edits_a_project_through_the_hub() {
+    let (_dir, hub, sara) = region_vast();
     let project = sara
         .create_project("Trygg i bilen", Lang::Sv, "Sara")
         .unwrap();
@@ -245,15 +252,7 @@ fn a_stock_js_client_reads_and_edits_a_project_through_the_hub() {
 
 #[test]
 fn a_stock_js_client_is_refused_without_the_right_token_or_role() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = RunningHub::start(&dir.path().join("hub"), HubConfig::default()).unwrap();
-    hub.hub.add_org("Region Väst").unwrap();
-    let sara = Store::open(&dir.path().join("sara"), &StoreKey::generate()).unwrap();
-    let code = hub
-        .hub
-        .invite("Region Väst", Role::Coordinator, None)
-        .unwrap();
-    sara.enroll(&hub.url, &code, "Saras telefon").unwrap();
+    let (_dir, hub, sara) = region_vast();
     let (project, session) = field_material(&sara, "Ung i bilen");
     sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
     let project_doc = DocumentId::of(&DocKey::Project(project));
@@ -278,6 +277,46 @@ fn a_stock_js_client_is_refused_without_the_right_token_or_role() {
         describe(&out)
     );
     assert!(out.stdout.is_empty(), "{}", describe(&out));
+}
+
+#[test]
+fn a_stock_js_client_connects_with_a_one_time_ticket_instead_of_its_token() {
+    let (_dir, hub, sara) = region_vast();
+    let project = sara.create_project("Biljetten", Lang::Sv, "Sara").unwrap();
+    sara.sync_with_hub(&HubSyncOptions::default()).unwrap();
+
+    // One HTTP call with the token in a header, then only the ticket in the URL (and
+    // so in any proxy's access log).
+    let token = enroll_token(&hub, "Region Väst", Role::Researcher);
+    let ticket = || -> String {
+        let answer: serde_json::Value = ureq::post(&format!("{}/v1/tickets", hub.url))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_empty()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        answer["ticket"].as_str().unwrap().to_string()
+    };
+    let url = |ticket: &str| {
+        format!(
+            "{}/v1/sync?ticket={ticket}",
+            hub.url.replacen("http://", "ws://", 1)
+        )
+    };
+    let doc = DocumentId::of(&DocKey::Project(project));
+    let once = ticket();
+    let out = js_client(&url(&once), &doc, None);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).contains("Biljetten"),
+        "{}",
+        describe(&out)
+    );
+    // Used once: the same ticket again is refused like a wrong token.
+    let out = js_client(&url(&once), &doc, None);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("401"), "{}", describe(&out));
 }
 
 /// The stock sync server as a child process, killed when dropped (also on a panic).

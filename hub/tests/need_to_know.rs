@@ -13,7 +13,7 @@ use insikt_hub::{HubConfig, Role, RunningHub};
 use std::time::Duration;
 
 mod common;
-use common::frames::{ask_for, connect, handshake, read_within};
+use common::raw::{ask_for, connect, handshake, read_within};
 use common::{contains, join_team, store_dump, sync, token};
 
 const QUOTE: &str = "Jag saknar min bror";

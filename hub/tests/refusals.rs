@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tungstenite::Message as Ws;
 
 mod common;
-use common::frames::{connect, handshake, read_until, send};
+use common::raw::{connect, handshake, read_until, send};
 
 struct World {
     _dir: tempfile::TempDir,

@@ -16,6 +16,10 @@
 //! - **Durability.** Writes go to a temporary file in the same directory, are fsynced, then
 //!   renamed over the final name and the directory is fsynced: a killed process leaves
 //!   either the whole blob or none under its real name.
+//! - **Streaming.** [`BlobStore::writer`] takes a blob piece by piece (an upload), encrypting
+//!   and hashing as it goes, and stores it only when its bytes are the blob it was announced
+//!   as; [`BlobStore::reader`] hands one back a chunk at a time (a download). Neither holds
+//!   more than a chunk of it in memory.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -27,6 +31,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
+use sha2::Digest;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -107,25 +112,12 @@ impl BlobStore {
     /// [`MediaError::Decrypt`] if tampered, truncated or under another key,
     /// [`MediaError::HashMismatch`] if it is not the blob asked for.
     pub fn get(&self, hash: &BlobHash) -> Result<Vec<u8>> {
-        let file = match File::open(self.path_of(hash)) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(MediaError::NotFound),
-            other => other?,
-        };
-        let body_len = usize::try_from(file.metadata()?.len())
-            .map_err(|_| MediaError::Decrypt)?
-            .checked_sub(HEADER)
-            .ok_or(MediaError::Decrypt)?;
-        let mut r = BufReader::with_capacity(CHUNK + TAG, file);
-        let mut header = [0u8; HEADER];
-        read_exact(&mut r, &mut header)?;
-        if self.open_hash(&header)? != *hash {
-            return Err(MediaError::HashMismatch);
+        let mut r = self.reader(hash)?;
+        let mut out = Vec::with_capacity(usize::try_from(r.len()).unwrap_or(0));
+        while let Some(chunk) = r.next_chunk()? {
+            out.extend_from_slice(&chunk);
         }
-        let plain = self.open_body(&mut r, &header, body_len)?;
-        if BlobHash::of(&plain) != *hash {
-            return Err(MediaError::HashMismatch);
-        }
-        Ok(plain)
+        Ok(out)
     }
 
     /// Whether a blob with this hash is stored (does not verify its content).
@@ -183,6 +175,77 @@ impl BlobStore {
         Ok(out)
     }
 
+    /// Starts writing the blob announced as `expected`, piece by piece. Nothing is stored
+    /// under its name until [`BlobWriter::finish`] has seen every byte hash to `expected`;
+    /// the file then replaces any earlier copy (the same bytes, so a second upload costs
+    /// the same time as a first and tells nobody that the blob was here).
+    pub fn writer(&self, expected: BlobHash) -> Result<BlobWriter<'_>> {
+        let mut suffix = [0u8; 12];
+        random(&mut suffix)?;
+        let tmp = self
+            .dir
+            .join(format!("{TEMP_PREFIX}{}", hex::encode(suffix)));
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts.open(&tmp)?;
+        let mut writer = BlobWriter {
+            store: self,
+            expected,
+            tmp,
+            out: Some(BufWriter::with_capacity(CHUNK + TAG, file)),
+            header: [0u8; HEADER],
+            enc: None,
+            pending: Vec::with_capacity(CHUNK),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        writer.header = self.header(&expected)?;
+        let prefix = &writer.header[HEADER - STREAM_PREFIX..];
+        writer.enc = Some(EncryptorBE32::from_aead(self.cipher(), prefix.into()));
+        let header = writer.header;
+        writer.output()?.write_all(&header)?;
+        Ok(writer)
+    }
+
+    /// Opens a blob for reading a chunk at a time. [`MediaError::NotFound`] if absent,
+    /// [`MediaError::Decrypt`] if its header does not open under this store's key,
+    /// [`MediaError::HashMismatch`] if it is not the blob asked for.
+    pub fn reader(&self, hash: &BlobHash) -> Result<BlobReader> {
+        let file = match File::open(self.path_of(hash)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(MediaError::NotFound),
+            other => other?,
+        };
+        let body_len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| MediaError::Decrypt)?
+            .checked_sub(HEADER)
+            .ok_or(MediaError::Decrypt)?;
+        let chunks = body_len.div_ceil(CHUNK + TAG).max(1);
+        let last_len = body_len - (chunks - 1) * (CHUNK + TAG);
+        if last_len < TAG {
+            return Err(MediaError::Decrypt);
+        }
+        let mut r = BufReader::with_capacity(CHUNK + TAG, file);
+        let mut header = [0u8; HEADER];
+        read_exact(&mut r, &mut header)?;
+        if self.open_hash(&header)? != *hash {
+            return Err(MediaError::HashMismatch);
+        }
+        let prefix = &header[HEADER - STREAM_PREFIX..];
+        let dec = DecryptorBE32::from_aead(self.cipher(), prefix.into());
+        Ok(BlobReader {
+            r,
+            header,
+            dec: Some(dec),
+            chunks_left: chunks,
+            last_len,
+            len: (body_len - chunks * TAG) as u64,
+            hasher: Sha256::new(),
+            hash: *hash,
+        })
+    }
+
     fn file_name(&self, hash: &BlobHash) -> String {
         let mut mac = hmac_with(&self.name_key);
         mac.update(hash.as_bytes());
@@ -199,24 +262,7 @@ impl BlobStore {
 
     /// Writes header and encrypted chunks to `w`.
     fn seal<W: Write>(&self, w: &mut W, hash: &BlobHash, bytes: &[u8]) -> Result<()> {
-        let mut header = [0u8; HEADER];
-        header[..4].copy_from_slice(MAGIC);
-        header[4] = VERSION;
-        header[5] = SUITE;
-        let (nonce, rest) = header[6..].split_at_mut(NONCE);
-        random(nonce)?;
-        let sealed = self
-            .cipher()
-            .encrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: hash.as_bytes(),
-                    aad: &[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, SUITE],
-                },
-            )
-            .map_err(|_| MediaError::Decrypt)?;
-        rest[..SEALED_HASH].copy_from_slice(&sealed);
-        random(&mut rest[SEALED_HASH..])?;
+        let header = self.header(hash)?;
         w.write_all(&header)?;
 
         let prefix = &header[HEADER - STREAM_PREFIX..];
@@ -239,6 +285,30 @@ impl BlobStore {
         }
     }
 
+    /// A fresh header naming `hash`: magic, version, suite, nonce, the sealed hash and
+    /// the content's STREAM nonce prefix.
+    fn header(&self, hash: &BlobHash) -> Result<[u8; HEADER]> {
+        let mut header = [0u8; HEADER];
+        header[..4].copy_from_slice(MAGIC);
+        header[4] = VERSION;
+        header[5] = SUITE;
+        let (nonce, rest) = header[6..].split_at_mut(NONCE);
+        random(nonce)?;
+        let sealed = self
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: hash.as_bytes(),
+                    aad: &[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, SUITE],
+                },
+            )
+            .map_err(|_| MediaError::Decrypt)?;
+        rest[..SEALED_HASH].copy_from_slice(&sealed);
+        random(&mut rest[SEALED_HASH..])?;
+        Ok(header)
+    }
+
     /// Checks magic and version, then opens the sealed hash.
     fn open_hash(&self, header: &[u8; HEADER]) -> Result<BlobHash> {
         if &header[..4] != MAGIC || header[4] != VERSION || header[5] != SUITE {
@@ -258,44 +328,6 @@ impl BlobStore {
             .map_err(|_| MediaError::Decrypt)?;
         let bytes: [u8; 32] = plain.try_into().map_err(|_| MediaError::Decrypt)?;
         Ok(BlobHash::from_bytes(bytes))
-    }
-
-    /// Decrypts `body_len` bytes of chunks. The chunk count follows from the length: every
-    /// chunk but the last is exactly `CHUNK + TAG` bytes.
-    fn open_body<R: Read>(
-        &self,
-        r: &mut R,
-        header: &[u8; HEADER],
-        body_len: usize,
-    ) -> Result<Vec<u8>> {
-        let n = body_len.div_ceil(CHUNK + TAG).max(1);
-        let last_len = body_len - (n - 1) * (CHUNK + TAG);
-        if last_len < TAG {
-            return Err(MediaError::Decrypt);
-        }
-        let prefix = &header[HEADER - STREAM_PREFIX..];
-        let mut dec = DecryptorBE32::from_aead(self.cipher(), prefix.into());
-        let mut out = Vec::with_capacity(body_len - n * TAG);
-        let mut buf = vec![0u8; CHUNK + TAG];
-        for _ in 0..n - 1 {
-            read_exact(r, &mut buf)?;
-            let p = dec
-                .decrypt_next(Payload {
-                    msg: &buf,
-                    aad: header,
-                })
-                .map_err(|_| MediaError::Decrypt)?;
-            out.extend_from_slice(&p);
-        }
-        read_exact(r, &mut buf[..last_len])?;
-        let p = dec
-            .decrypt_last(Payload {
-                msg: &buf[..last_len],
-                aad: header,
-            })
-            .map_err(|_| MediaError::Decrypt)?;
-        out.extend_from_slice(&p);
-        Ok(out)
     }
 
     /// Temp file, fsync, rename, fsync the directory. The temp file is removed on failure.
@@ -381,6 +413,155 @@ impl BlobStore {
     }
 }
 
+/// A blob being stored piece by piece; see [`BlobStore::writer`]. Dropped unfinished, it
+/// leaves nothing behind.
+pub struct BlobWriter<'s> {
+    store: &'s BlobStore,
+    expected: BlobHash,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+    header: [u8; HEADER],
+    enc: Option<EncryptorBE32<XChaCha20Poly1305>>,
+    /// Plaintext not yet encrypted: at most one chunk, held back until more arrives
+    /// (the last chunk is sealed differently).
+    pending: Vec<u8>,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl BlobWriter<'_> {
+    fn output(&mut self) -> Result<&mut BufWriter<File>> {
+        self.out
+            .as_mut()
+            .ok_or(MediaError::Io(io::ErrorKind::Other))
+    }
+
+    /// Adds the next bytes of the blob.
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+        while !bytes.is_empty() {
+            if self.pending.len() == CHUNK {
+                // More follows, so the held chunk is not the last.
+                let enc = self.enc.as_mut().ok_or(MediaError::Decrypt)?;
+                let c = enc
+                    .encrypt_next(Payload {
+                        msg: &self.pending,
+                        aad: &self.header,
+                    })
+                    .map_err(|_| MediaError::Decrypt)?;
+                self.pending.clear();
+                self.output()?.write_all(&c)?;
+            }
+            let take = (CHUNK - self.pending.len()).min(bytes.len());
+            self.pending.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        Ok(())
+    }
+
+    /// How many bytes were written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Seals the last chunk and, when every byte hashed to the announced blob, stores it
+    /// under its name ([`MediaError::HashMismatch`] otherwise, and nothing is stored).
+    pub fn finish(mut self) -> Result<BlobHash> {
+        let hash = BlobHash::from_bytes(std::mem::take(&mut self.hasher).finalize().into());
+        if hash != self.expected {
+            return Err(MediaError::HashMismatch);
+        }
+        let enc = self.enc.take().ok_or(MediaError::Decrypt)?;
+        let c = enc
+            .encrypt_last(Payload {
+                msg: &self.pending,
+                aad: &self.header,
+            })
+            .map_err(|_| MediaError::Decrypt)?;
+        let mut out = self
+            .out
+            .take()
+            .ok_or(MediaError::Io(io::ErrorKind::Other))?;
+        out.write_all(&c)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| MediaError::from(e.into_error()))?;
+        file.sync_all()?;
+        fs::rename(&self.tmp, self.store.path_of(&hash))?;
+        self.store.sync_dir()?;
+        Ok(hash)
+    }
+}
+
+impl Drop for BlobWriter<'_> {
+    fn drop(&mut self) {
+        // Unfinished, refused or renamed: in the last case there is nothing to remove.
+        let _ = fs::remove_file(&self.tmp);
+    }
+}
+
+/// A stored blob read a chunk at a time; see [`BlobStore::reader`].
+pub struct BlobReader {
+    r: BufReader<File>,
+    header: [u8; HEADER],
+    dec: Option<DecryptorBE32<XChaCha20Poly1305>>,
+    chunks_left: usize,
+    last_len: usize,
+    len: u64,
+    hasher: Sha256,
+    hash: BlobHash,
+}
+
+impl BlobReader {
+    /// The blob's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the blob is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next chunk (at most 64 KiB), decrypted and authenticated, or `None` at the end.
+    /// A tampered or truncated file is [`MediaError::Decrypt`]; content that does not
+    /// hash to the blob's name, [`MediaError::HashMismatch`] with the last chunk.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        if self.chunks_left == 0 {
+            return Ok(None);
+        }
+        self.chunks_left -= 1;
+        let last = self.chunks_left == 0;
+        let mut buf = vec![0u8; if last { self.last_len } else { CHUNK + TAG }];
+        read_exact(&mut self.r, &mut buf)?;
+        let payload = Payload {
+            msg: &buf,
+            aad: &self.header,
+        };
+        let plain = if last {
+            let dec = self.dec.take().ok_or(MediaError::Decrypt)?;
+            dec.decrypt_last(payload).map_err(|_| MediaError::Decrypt)?
+        } else {
+            let dec = self.dec.as_mut().ok_or(MediaError::Decrypt)?;
+            dec.decrypt_next(payload).map_err(|_| MediaError::Decrypt)?
+        };
+        self.hasher.update(&plain);
+        if last {
+            let got = BlobHash::from_bytes(std::mem::take(&mut self.hasher).finalize().into());
+            if got != self.hash {
+                return Err(MediaError::HashMismatch);
+            }
+        }
+        Ok(Some(plain))
+    }
+}
+
 fn random(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|_| MediaError::Io(io::ErrorKind::Other))
 }
@@ -420,6 +601,51 @@ mod tests {
             assert_eq!(h, BlobHash::of(&data));
             assert_eq!(s.get(&h).unwrap(), data, "len {len}");
         }
+    }
+
+    #[test]
+    fn streamed_writes_and_reads_match_whole_ones() {
+        let (_d, s) = store();
+        for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 5] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+            let hash = BlobHash::of(&data);
+            let mut w = s.writer(hash).unwrap();
+            // Pieces that do not fall on chunk boundaries.
+            for piece in data.chunks(10_007) {
+                w.write(piece).unwrap();
+            }
+            assert_eq!(w.len(), len as u64);
+            assert_eq!(w.finish().unwrap(), hash);
+            assert_eq!(s.get(&hash).unwrap(), data, "len {len}");
+            let mut r = s.reader(&hash).unwrap();
+            assert_eq!(r.len(), len as u64);
+            let mut back = Vec::new();
+            while let Some(c) = r.next_chunk().unwrap() {
+                assert!(c.len() <= CHUNK);
+                back.extend(c);
+            }
+            assert_eq!(back, data, "len {len}");
+        }
+    }
+
+    #[test]
+    fn a_streamed_write_that_is_not_its_blob_stores_nothing() {
+        let (dir, s) = store();
+        let claimed = BlobHash::of(b"the photo");
+        let mut w = s.writer(claimed).unwrap();
+        w.write(b"something else").unwrap();
+        assert!(matches!(w.finish(), Err(MediaError::HashMismatch)));
+        assert!(!s.contains(&claimed).unwrap());
+        // Abandoned half-way: no temporary file is left either.
+        let mut w = s.writer(claimed).unwrap();
+        w.write(b"the ph").unwrap();
+        drop(w);
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+            .collect();
+        assert!(left.is_empty());
     }
 
     #[test]

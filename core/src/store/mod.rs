@@ -44,6 +44,7 @@ pub use media::{NewPhoto, NewRecording, MAX_RECORDING_BYTES};
 pub use membership::SetAside;
 pub use observe::{Change, Observer, Watch};
 pub use retention::RetentionReport;
+pub use sync::BlobReference;
 pub use views::*;
 
 use automerge::{ActorId, AutoCommit, ROOT};

@@ -68,9 +68,20 @@ impl Store {
     }
 }
 
+/// A blob a document held here references, and the project that document belongs
+/// to (the hub keeps blobs per project: an upload names it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobReference {
+    pub hash: String,
+    /// `thumbnail`, `preview` or `original`.
+    pub rendition: &'static str,
+    pub project: crate::ids::ProjectId,
+}
+
 impl Store {
-    /// Every blob the documents held here reference, as `(hash, rendition)`.
-    pub fn blob_references(&self) -> Result<Vec<(String, &'static str)>> {
+    /// Every blob the documents held here reference, once per project, thumbnails
+    /// first.
+    pub fn blob_references(&self) -> Result<Vec<BlobReference>> {
         self.settle()?;
         let keys = self.document_keys()?;
         let mut out = Vec::new();
@@ -90,13 +101,17 @@ impl Store {
                 }
             };
             for (hash, rendition) in info.blobs {
-                if seen.insert(hash.clone()) {
-                    out.push((hash, rendition));
+                if seen.insert((hash.clone(), info.project.clone())) {
+                    out.push(BlobReference {
+                        hash,
+                        rendition,
+                        project: info.project.clone(),
+                    });
                 }
             }
         }
         // Thumbnails first: they are what a screen shows first.
-        out.sort_by_key(|(_, r)| match *r {
+        out.sort_by_key(|r| match r.rendition {
             "thumbnail" => 0,
             "preview" => 1,
             _ => 2,

@@ -12,7 +12,7 @@ use super::device::{PeerScope, StoreDocuments};
 use super::engine::Limits;
 use super::stream::{run, Session, SyncReport, Transport};
 use crate::error::{Error, Result};
-use crate::store::{AuditEntry, DocKey, HubEnrollment, Store};
+use crate::store::{AuditEntry, BlobReference, DocKey, HubEnrollment, Store};
 
 /// The largest piece of an upload in one request.
 const UPLOAD_PIECE: usize = 4 << 20;
@@ -93,6 +93,7 @@ fn http_error(e: ureq::Error) -> Error {
             id: String::new(),
         },
         ureq::Error::StatusCode(413) => Error::InvalidInput("too large for the hub"),
+        ureq::Error::StatusCode(429 | 503) => Error::Sync(HUB_BUSY.into()),
         ureq::Error::StatusCode(410) => Error::Erased {
             what: "participant",
         },
@@ -378,7 +379,15 @@ impl Store {
             docs.want(inbox.clone());
             docs.set_scope(super::stream::CONN, PeerScope::Only(vec![inbox]));
         }
-        let mut session = Session::new(docs, &e.device_id, Limits::default());
+        // The hub the device enrolled with says at most what its projects' documents
+        // call for (a bloom filter per document on the first sync): a budget that
+        // fits a large organisation, where a paired device gets the default.
+        let limits = Limits {
+            max_peer_state_per_connection: 256 << 20,
+            max_peer_state_total: 256 << 20,
+            ..Limits::default()
+        };
+        let mut session = Session::new(docs, &e.device_id, limits);
         let mut transport =
             match WsTransport::connect_with_ca(&e.url, &e.token, e.ca_pem.as_deref()) {
                 Err(Error::Erased { what }) => {
@@ -503,17 +512,36 @@ impl HubHttp {
         format!("Bearer {}", self.token)
     }
 
-    /// Uploads every blob this device's documents reference that the hub lacks,
-    /// resuming where an earlier upload stopped.
-    fn upload_missing(&self, store: &Store, references: &[(String, &str)]) -> Result<usize> {
+    /// Uploads every blob this device's documents reference that the hub does not
+    /// hold for their project, resuming where an earlier upload stopped. When the hub
+    /// is busy the rest waits for the next sync.
+    fn upload_missing(&self, store: &Store, references: &[BlobReference]) -> Result<usize> {
         let mut uploaded = 0;
-        for (hash, _) in references {
-            if !store.has_blob(hash)? {
-                continue;
+        for r in references {
+            match self.upload(store, r) {
+                Ok(true) => uploaded += 1,
+                Ok(false) => {}
+                Err(e) if busy(&e) => break,
+                Err(e) => return Err(e),
             }
+        }
+        Ok(uploaded)
+    }
+
+    /// Uploads one blob for its project unless the hub holds it there; returns
+    /// whether it did.
+    fn upload(&self, store: &Store, r: &BlobReference) -> Result<bool> {
+        let (hash, project) = (&r.hash, r.project.as_str());
+        if !store.has_blob(hash)? {
+            return Ok(false);
+        }
+        {
             let status: UploadStatus = self
                 .agent
-                .get(&format!("{}/v1/blobs/{hash}/status", self.url))
+                .get(&format!(
+                    "{}/v1/blobs/{hash}/status?project={project}",
+                    self.url
+                ))
                 .header("Authorization", &self.auth())
                 .call()
                 .map_err(http_error)?
@@ -521,7 +549,7 @@ impl HubHttp {
                 .read_json()
                 .map_err(|_| Error::Sync("malformed upload status".into()))?;
             if status.complete {
-                continue;
+                return Ok(false);
             }
             let bytes = store.blob(hash)?;
             let mut offset = status.received.unwrap_or(0) as usize;
@@ -533,7 +561,7 @@ impl HubHttp {
                 let piece = &bytes[offset..end];
                 self.agent
                     .put(&format!(
-                        "{}/v1/blobs/{hash}?offset={offset}&total={}",
+                        "{}/v1/blobs/{hash}?project={project}&offset={offset}&total={}",
                         self.url,
                         bytes.len()
                     ))
@@ -545,9 +573,8 @@ impl HubHttp {
                     break;
                 }
             }
-            uploaded += 1;
         }
-        Ok(uploaded)
+        Ok(true)
     }
 
     /// Fetches the blobs this device's documents reference and it lacks: thumbnails
@@ -555,18 +582,21 @@ impl HubHttp {
     fn download_missing(
         &self,
         store: &Store,
-        references: &[(String, &str)],
+        references: &[BlobReference],
         originals: bool,
     ) -> Result<usize> {
         let mut downloaded = 0;
-        for (hash, rendition) in references {
-            if (*rendition != "thumbnail" && !originals) || store.has_blob(hash)? {
+        for r in references {
+            let hash = &r.hash;
+            if (r.rendition != "thumbnail" && !originals) || store.has_blob(hash)? {
                 continue;
             }
             let bytes = match self.download(hash) {
                 Ok(b) => b,
                 // Not uploaded yet by the device that took it: next time.
                 Err(Error::NotFound { .. }) => continue,
+                // The hub is busy: the rest next time.
+                Err(e) if busy(&e) => break,
                 Err(e) => return Err(e),
             };
             store.import_blob(hash, &bytes)?;
@@ -626,6 +656,14 @@ impl HubHttp {
             .read_to_vec()
             .map_err(http_error)
     }
+}
+
+/// What a device hears when the hub is busy (it answered 429 or 503).
+const HUB_BUSY: &str = "the hub is busy; try again later";
+
+/// Whether an error says the hub is busy.
+fn busy(e: &Error) -> bool {
+    matches!(e, Error::Sync(m) if m == HUB_BUSY)
 }
 
 /// The WebSocket to the hub.

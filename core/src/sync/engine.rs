@@ -6,6 +6,7 @@
 use automerge::sync;
 use std::collections::{BTreeMap, HashMap};
 
+use super::bounds::{self, SyncBounds};
 use super::wire::{DocumentId, Message, PeerMetadata, WireError, PROTOCOL_VERSION};
 use crate::error::Error;
 
@@ -69,6 +70,15 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// How many documents one connection may talk about.
     pub max_documents_per_connection: usize,
+    /// Caps on the lists of one sync message (checked before automerge reads it).
+    pub sync: SyncBounds,
+    /// How much of what a peer said (heads, needs, bloom filters, and a fixed
+    /// amount per document) its connection's sync states may keep; a peer that
+    /// says more is disconnected.
+    pub max_peer_state_per_connection: usize,
+    /// The same over all connections: when it is exceeded, the connection keeping
+    /// the most is closed.
+    pub max_peer_state_total: usize,
 }
 
 impl Default for Limits {
@@ -76,9 +86,15 @@ impl Default for Limits {
         Self {
             max_message_bytes: 16 << 20,
             max_documents_per_connection: 100_000,
+            sync: SyncBounds::default(),
+            max_peer_state_per_connection: 16 << 20,
+            max_peer_state_total: 64 << 20,
         }
     }
 }
+
+/// What a document's sync state with one peer costs besides what the peer said.
+const DOC_STATE_BYTES: usize = 256;
 
 /// Something that happened, for the engine to act on.
 #[derive(Clone, Debug)]
@@ -130,11 +146,26 @@ struct Conn {
     peer: Option<String>,
     expected_peer: Option<String>,
     docs: HashMap<DocumentId, DocState>,
+    /// What this connection's sync states keep of what the peer said (see
+    /// [`Limits::max_peer_state_per_connection`]).
+    peer_state: usize,
 }
 
 struct DocState {
     sync: sync::State,
     unavailable: bool,
+    /// What the peer's last message left in `sync`.
+    peer_state: usize,
+}
+
+impl DocState {
+    fn new(access: Access) -> Self {
+        DocState {
+            sync: new_state(access),
+            unavailable: false,
+            peer_state: 0,
+        }
+    }
 }
 
 /// Counters, for benchmarks and status lines.
@@ -153,6 +184,8 @@ pub struct Engine {
     limits: Limits,
     conns: BTreeMap<ConnId, Conn>,
     counters: Counters,
+    /// The sum of every connection's `peer_state`.
+    peer_state_total: usize,
 }
 
 impl Engine {
@@ -166,7 +199,63 @@ impl Engine {
             limits,
             conns: BTreeMap::new(),
             counters: Counters::default(),
+            peer_state_total: 0,
         }
+    }
+
+    /// How many bytes of what peers said the sync states keep, over all connections.
+    pub fn peer_state_bytes(&self) -> usize {
+        self.peer_state_total
+    }
+
+    /// Forgets a connection and what its sync states kept.
+    fn drop_conn(&mut self, conn: ConnId) -> Option<Conn> {
+        let c = self.conns.remove(&conn)?;
+        self.peer_state_total = self.peer_state_total.saturating_sub(c.peer_state);
+        Some(c)
+    }
+
+    /// Begins a document's sync state on a connection, counting its fixed cost.
+    fn add_doc(&mut self, conn: ConnId, doc: DocumentId, access: Access) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if c.docs.insert(doc, DocState::new(access)).is_none() {
+                c.peer_state += DOC_STATE_BYTES;
+                self.peer_state_total += DOC_STATE_BYTES;
+            }
+        }
+    }
+
+    /// Ends a document's sync state on a connection.
+    fn remove_doc(&mut self, conn: ConnId, doc: &DocumentId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if let Some(s) = c.docs.remove(doc) {
+                let freed = s.peer_state + DOC_STATE_BYTES;
+                c.peer_state = c.peer_state.saturating_sub(freed);
+                self.peer_state_total = self.peer_state_total.saturating_sub(freed);
+            }
+        }
+    }
+
+    /// Records what a peer's message leaves in a document's sync state; returns the
+    /// connection to close when a budget is exceeded (this one, or — over the total
+    /// — the one keeping the most).
+    fn account(&mut self, conn: ConnId, doc: &DocumentId, retained: usize) -> Option<ConnId> {
+        let c = self.conns.get_mut(&conn)?;
+        let s = c.docs.get_mut(doc)?;
+        let before = std::mem::replace(&mut s.peer_state, retained);
+        c.peer_state = c.peer_state.saturating_sub(before) + retained;
+        self.peer_state_total = self.peer_state_total.saturating_sub(before) + retained;
+        if c.peer_state > self.limits.max_peer_state_per_connection {
+            return Some(conn);
+        }
+        if self.peer_state_total > self.limits.max_peer_state_total {
+            return self
+                .conns
+                .iter()
+                .max_by_key(|(_, c)| c.peer_state)
+                .map(|(id, _)| *id);
+        }
+        None
     }
 
     /// This node's peer id.
@@ -230,6 +319,7 @@ impl Engine {
                         peer: None,
                         expected_peer,
                         docs: HashMap::new(),
+                        peer_state: 0,
                     },
                 );
                 if dialer {
@@ -243,7 +333,7 @@ impl Engine {
             }
             Event::Received { conn, frame } => self.receive(docs, conn, &frame, &mut out),
             Event::Disconnected { conn } => {
-                self.conns.remove(&conn);
+                self.drop_conn(conn);
             }
             Event::Close { conn, reason } => self.fail(&mut out, conn, reason),
             Event::Changed { doc } => self.push(docs, &doc, None, &mut out),
@@ -265,7 +355,7 @@ impl Engine {
 
     /// Sends an `error` message and closes the connection.
     fn fail(&mut self, out: &mut Vec<Effect>, conn: ConnId, reason: String) {
-        if self.conns.remove(&conn).is_some() {
+        if self.drop_conn(conn).is_some() {
             let frame = Message::Error {
                 message: reason.clone(),
             }
@@ -335,7 +425,7 @@ impl Engine {
             }
             (_, Message::Error { message }) => {
                 // The peer refused something and closed: that is an error here too.
-                self.conns.remove(&conn);
+                self.drop_conn(conn);
                 let message = if message.is_empty() {
                     "the peer closed the connection with an error".to_string()
                 } else {
@@ -347,7 +437,7 @@ impl Engine {
                 });
             }
             (_, Message::Leave { .. }) => {
-                self.conns.remove(&conn);
+                self.drop_conn(conn);
                 out.push(Effect::Close { conn, error: None });
             }
             (Phase::Established, Message::Other { .. }) => {}
@@ -429,16 +519,7 @@ impl Engine {
         if c.docs.len() >= self.limits.max_documents_per_connection {
             return;
         }
-        let state = new_state(access);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.docs.insert(
-                doc,
-                DocState {
-                    sync: state,
-                    unavailable: false,
-                },
-            );
-        }
+        self.add_doc(conn, doc, access);
         let request = !docs.has(&doc);
         self.reply(docs, conn, doc, request, out);
     }
@@ -509,6 +590,12 @@ impl Engine {
         if access == Access::None {
             return unavailable(self, out);
         }
+        // Counted on the bytes before automerge reads them: automerge would allocate
+        // for whatever counts the peer wrote.
+        let shape = match bounds::inspect(data, &self.limits.sync) {
+            Ok(shape) => shape,
+            Err(e) => return self.fail(out, conn, e.to_string()),
+        };
         let message = match sync::Message::decode(data) {
             Ok(m) => m,
             Err(_) => return self.fail(out, conn, "not an automerge sync message".into()),
@@ -517,22 +604,26 @@ impl Engine {
         if !docs.has(&doc) && access == Access::Read {
             return unavailable(self, out);
         }
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.conns.get(&conn) else {
             return;
         };
         if !c.docs.contains_key(&doc) {
             if c.docs.len() >= self.limits.max_documents_per_connection {
                 return self.fail(out, conn, "too many documents on one connection".into());
             }
-            c.docs.insert(
-                doc,
-                DocState {
-                    sync: new_state(access),
-                    unavailable: false,
-                },
-            );
+            self.add_doc(conn, doc, access);
         }
-        let Some(state) = c.docs.get_mut(&doc) else {
+        if let Some(over) = self.account(conn, &doc, shape.retained) {
+            self.fail(
+                out,
+                over,
+                "the peer said more than its sync state may keep".into(),
+            );
+            if over == conn {
+                return;
+            }
+        }
+        let Some(state) = self.conns.get_mut(&conn).and_then(|c| c.docs.get_mut(&doc)) else {
             return;
         };
         state.unavailable = false;
@@ -541,9 +632,7 @@ impl Engine {
             Ok(r) => {
                 if r.refused || (request && !docs.has(&doc)) {
                     // Asked for a document we do not hold: we cannot serve it.
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.docs.remove(&doc);
-                    }
+                    self.remove_doc(conn, &doc);
                     return unavailable(self, out);
                 }
                 self.reply(docs, conn, doc, false, out);
@@ -575,9 +664,7 @@ impl Engine {
             if known {
                 if docs.access(conn, doc) == Access::None {
                     // Access was withdrawn: stop sharing the document.
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.docs.remove(doc);
-                    }
+                    self.remove_doc(conn, doc);
                     continue;
                 }
                 self.reply(docs, conn, *doc, false, out);

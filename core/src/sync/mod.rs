@@ -1,6 +1,7 @@
 //! Sync: devices and the hub converge over automerge-repo's protocol.
 //!
 //! - [`wire`]: the protocol's messages (CBOR) and document ids (bs58check UUIDs).
+//! - [`bounds`]: caps on a peer's automerge sync messages, checked on their bytes.
 //! - [`engine`]: a sans-IO state machine for one node with many connections; a
 //!   simulated network can drive it in plain tests.
 //! - [`StoreDocuments`]: a device's store as the engine's document source, with the
@@ -8,12 +9,14 @@
 //! - [`stream`]: frames over any byte stream (Bluetooth, Wi-Fi Direct, a socket), and
 //!   a blocking driver for one connection.
 
+pub mod bounds;
 mod client;
 mod device;
 pub mod engine;
 pub mod stream;
 pub mod wire;
 
+pub use bounds::{SyncBounds, SyncShape, SyncShapeError};
 pub use client::{HubSyncOptions, HubSyncReport, WsTransport};
 pub use device::{PeerScope, StoreDocuments};
 pub use engine::{Access, ConnId, Counters, Documents, Effect, Engine, Event, Limits, Received};

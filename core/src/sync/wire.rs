@@ -3,7 +3,13 @@
 //! Decoding is strict about what it needs and lenient about what it does not: unknown
 //! keys and message types are skipped (newer peers add them), while a missing or
 //! mistyped field, trailing bytes, or a document id that is not a bs58check UUID make
-//! the whole message invalid. Nothing here allocates more than the frame it reads.
+//! the whole message invalid.
+//!
+//! Every list and string a peer sends is bounded before anything is allocated for it:
+//! at most [`MAX_VERSIONS`] protocol versions, ids and names of at most
+//! [`MAX_ID_BYTES`], values skipped (unknown keys, metadata) at most [`MAX_NESTING`]
+//! deep without a heap stack. A frame full of empty strings or nested arrays costs its
+//! reader a few bytes of memory, not fifty times the frame.
 
 use minicbor::data::Type;
 use minicbor::{Decoder, Encoder};
@@ -14,6 +20,17 @@ use crate::store::DocKey;
 
 /// The only protocol version automerge-repo speaks so far.
 pub const PROTOCOL_VERSION: &str = "1";
+
+/// How many protocol versions a `join` may offer (automerge-repo offers one).
+pub const MAX_VERSIONS: usize = 16;
+/// The longest id, message type, version or storage id accepted (automerge-repo's
+/// peer and storage ids are UUID-sized). A peer's id is copied into every message
+/// sent to it, so a long one would multiply.
+pub const MAX_ID_BYTES: usize = 256;
+/// The longest error text accepted.
+pub const MAX_ERROR_BYTES: usize = 4096;
+/// How deep a value the reader does not use (an unknown key's, metadata's) may nest.
+pub const MAX_NESTING: usize = 16;
 
 /// Why a frame is not a message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +49,12 @@ pub enum WireError {
     DocumentId,
     #[error("the message is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("the message's field {0} holds too many items")]
+    TooMany(&'static str),
+    #[error("the message's field {0} is too long")]
+    TooLong(&'static str),
+    #[error("the message nests too deeply")]
+    TooDeep,
 }
 
 impl From<minicbor::decode::Error> for WireError {
@@ -335,14 +358,14 @@ impl Fields {
                 }
             }
             let key = match d.datatype()? {
-                Type::String => d.str()?.to_owned(),
+                Type::String => d.str()?,
                 _ => {
-                    d.skip()?;
-                    d.skip()?;
+                    skip_value(d)?;
+                    skip_value(d)?;
                     continue;
                 }
             };
-            match key.as_str() {
+            match key {
                 "type" => f.kind = Some(text(d, "type")?),
                 "senderId" => f.sender = Some(text(d, "senderId")?),
                 "targetId" => f.target = Some(text(d, "targetId")?),
@@ -376,21 +399,11 @@ impl Fields {
                         _ => return Err(WireError::WrongType("data")),
                     })
                 }
-                "supportedProtocolVersions" => {
-                    let n = match d.datatype()? {
-                        Type::Array => d.array()?.unwrap_or(0),
-                        _ => return Err(WireError::WrongType("supportedProtocolVersions")),
-                    };
-                    let mut versions = Vec::new();
-                    for _ in 0..n {
-                        versions.push(text(d, "supportedProtocolVersions")?);
-                    }
-                    f.versions = Some(versions);
-                }
+                "supportedProtocolVersions" => f.versions = Some(read_versions(d)?),
                 "selectedProtocolVersion" => f.version = Some(text(d, "selectedProtocolVersion")?),
-                "message" => f.message = Some(text(d, "message")?),
+                "message" => f.message = Some(long_text(d, "message", MAX_ERROR_BYTES)?),
                 "peerMetadata" => f.metadata = read_metadata(d)?,
-                _ => d.skip()?,
+                _ => skip_value(d)?,
             }
         }
         Ok(f)
@@ -452,39 +465,134 @@ impl Fields {
     }
 }
 
+/// A short text field: an id, a type, a version.
 fn text(d: &mut Decoder<'_>, field: &'static str) -> Result<String, WireError> {
+    long_text(d, field, MAX_ID_BYTES)
+}
+
+fn long_text(d: &mut Decoder<'_>, field: &'static str, max: usize) -> Result<String, WireError> {
     match d.datatype()? {
-        Type::String => Ok(d.str()?.to_owned()),
+        Type::String => {
+            let s = d.str()?;
+            if s.len() > max {
+                return Err(WireError::TooLong(field));
+            }
+            Ok(s.to_owned())
+        }
         _ => Err(WireError::WrongType(field)),
+    }
+}
+
+/// `supportedProtocolVersions`: refused as soon as it holds more than
+/// [`MAX_VERSIONS`], before more is read or kept.
+fn read_versions(d: &mut Decoder<'_>) -> Result<Vec<String>, WireError> {
+    const FIELD: &str = "supportedProtocolVersions";
+    let declared = match d.datatype()? {
+        Type::Array | Type::ArrayIndef => d.array()?,
+        _ => return Err(WireError::WrongType(FIELD)),
+    };
+    if declared.is_some_and(|n| n > MAX_VERSIONS as u64) {
+        return Err(WireError::TooMany(FIELD));
+    }
+    let mut versions = Vec::new();
+    loop {
+        match declared {
+            Some(n) if versions.len() as u64 == n => break,
+            None if d.datatype()? == Type::Break => {
+                d.skip()?;
+                break;
+            }
+            _ => {}
+        }
+        if versions.len() == MAX_VERSIONS {
+            return Err(WireError::TooMany(FIELD));
+        }
+        versions.push(text(d, FIELD)?);
+    }
+    Ok(versions)
+}
+
+/// Skips one value of any shape without allocating: the levels still open are
+/// counted in a fixed array, and a value nesting deeper than [`MAX_NESTING`] is
+/// refused (minicbor's own `skip` keeps a heap stack that grows with the frame).
+fn skip_value(d: &mut Decoder<'_>) -> Result<(), WireError> {
+    // Items still to come at each open level; `None` for one of indefinite length.
+    let mut open: [Option<u64>; MAX_NESTING] = [None; MAX_NESTING];
+    let mut depth = 0usize;
+    loop {
+        let opened = match d.datatype()? {
+            // A tag belongs to the item after it.
+            Type::Tag => {
+                d.tag()?;
+                continue;
+            }
+            Type::Array | Type::ArrayIndef => d.array()?,
+            Type::Map | Type::MapIndef => d.map()?.map(|n| n.saturating_mul(2)),
+            Type::Break => {
+                if depth == 0 || open[depth - 1].is_some() {
+                    return Err(WireError::Cbor);
+                }
+                d.set_position(d.position() + 1);
+                depth -= 1;
+                // The indefinite container is complete: one item of its parent.
+                Some(0)
+            }
+            // Scalars, strings and byte strings (minicbor reads the chunks of
+            // indefinite ones in place).
+            _ => {
+                d.skip()?;
+                Some(0)
+            }
+        };
+        if opened != Some(0) {
+            if depth == MAX_NESTING {
+                return Err(WireError::TooDeep);
+            }
+            open[depth] = opened;
+            depth += 1;
+            continue;
+        }
+        // One item is complete: count it off, closing the levels it completes.
+        loop {
+            if depth == 0 {
+                return Ok(());
+            }
+            match &mut open[depth - 1] {
+                Some(n) => {
+                    *n -= 1;
+                    if *n > 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                None => break,
+            }
+        }
     }
 }
 
 fn read_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, WireError> {
     let n = match d.datatype()? {
         Type::Map => d.map()?.unwrap_or(0),
-        Type::Null | Type::Undefined => {
-            d.skip()?;
-            return Ok(None);
-        }
         _ => {
-            d.skip()?;
+            skip_value(d)?;
             return Ok(None);
         }
     };
     let mut m = PeerMetadata::default();
     for _ in 0..n {
         let key = match d.datatype()? {
-            Type::String => d.str()?.to_owned(),
+            Type::String => d.str()?,
             _ => {
-                d.skip()?;
-                d.skip()?;
+                skip_value(d)?;
+                skip_value(d)?;
                 continue;
             }
         };
-        match (key.as_str(), d.datatype()?) {
-            ("storageId", Type::String) => m.storage_id = Some(d.str()?.to_owned()),
+        match (key, d.datatype()?) {
+            ("storageId", Type::String) => m.storage_id = Some(text(d, "storageId")?),
             ("isEphemeral", Type::Bool) => m.is_ephemeral = d.bool()?,
-            _ => d.skip()?,
+            _ => skip_value(d)?,
         }
     }
     Ok(Some(m))
@@ -604,6 +712,107 @@ mod tests {
         longer.push(0);
         assert_eq!(Message::decode(&longer, 1 << 20), Err(WireError::Trailing));
         assert_eq!(Message::decode(&[0x01], 1 << 20), Err(WireError::NotAMap));
+    }
+
+    /// A `join` of `n` empty protocol versions, as one frame.
+    fn join_with_versions(n: u64) -> Vec<u8> {
+        let mut e = Encoder::new(Vec::new());
+        e.map(3).unwrap();
+        e.str("type").unwrap().str("join").unwrap();
+        e.str("senderId").unwrap().str("attacker").unwrap();
+        e.str("supportedProtocolVersions")
+            .unwrap()
+            .array(n)
+            .unwrap();
+        for _ in 0..n {
+            e.str("").unwrap();
+        }
+        e.into_writer()
+    }
+
+    #[test]
+    fn a_join_full_of_empty_versions_is_refused_before_it_is_read() {
+        // 16 MiB of one-byte empty strings: refused at the declared length, without
+        // reading one of them.
+        let frame = join_with_versions((16 << 20) - 64);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            Message::decode(&frame, 16 << 20),
+            Err(WireError::TooMany("supportedProtocolVersions"))
+        );
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        // Also when the array does not say its length.
+        let mut e = Encoder::new(Vec::new());
+        e.map(3).unwrap();
+        e.str("type").unwrap().str("join").unwrap();
+        e.str("senderId").unwrap().str("attacker").unwrap();
+        e.str("supportedProtocolVersions")
+            .unwrap()
+            .begin_array()
+            .unwrap();
+        for _ in 0..100_000 {
+            e.str("").unwrap();
+        }
+        e.end().unwrap();
+        assert_eq!(
+            Message::decode(&e.into_writer(), 16 << 20),
+            Err(WireError::TooMany("supportedProtocolVersions"))
+        );
+        // A few versions are fine.
+        let ok = join_with_versions(3);
+        assert!(
+            matches!(Message::decode(&ok, 1 << 20), Ok(Message::Join { versions, .. }) if versions.len() == 3)
+        );
+    }
+
+    #[test]
+    fn long_ids_and_deep_unknown_values_are_refused() {
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        let m = Message::Leave { sender: long }.encode();
+        assert_eq!(
+            Message::decode(&m, 1 << 20),
+            Err(WireError::TooLong("senderId"))
+        );
+        // An unknown key whose value nests deeper than allowed: refused, definite or not.
+        for indefinite in [false, true] {
+            let mut e = Encoder::new(Vec::new());
+            e.map(2).unwrap();
+            e.str("type").unwrap().str("ephemeral").unwrap();
+            e.str("whatever").unwrap();
+            for _ in 0..100_000 {
+                if indefinite {
+                    e.begin_array().unwrap();
+                } else {
+                    e.array(1).unwrap();
+                }
+            }
+            assert_eq!(
+                Message::decode(&e.into_writer(), 1 << 20),
+                Err(WireError::TooDeep),
+                "indefinite: {indefinite}"
+            );
+        }
+        // Values of ordinary depth are skipped, whatever their shape.
+        let mut e = Encoder::new(Vec::new());
+        e.map(3).unwrap();
+        e.str("type").unwrap().str("remote-heads-changed").unwrap();
+        e.str("senderId").unwrap().str("x").unwrap();
+        e.str("newHeads").unwrap().begin_map().unwrap();
+        e.str("storage").unwrap().map(2).unwrap();
+        e.str("heads").unwrap().begin_array().unwrap();
+        e.str("h1")
+            .unwrap()
+            .tag(minicbor::data::Tag::new(64))
+            .unwrap()
+            .bytes(&[1, 2])
+            .unwrap();
+        e.end().unwrap();
+        e.str("timestamp").unwrap().u64(7).unwrap();
+        e.end().unwrap();
+        assert_eq!(
+            Message::decode(&e.into_writer(), 1 << 20).unwrap().kind(),
+            "remote-heads-changed"
+        );
     }
 
     proptest! {

@@ -1,8 +1,9 @@
 //! Helpers shared by the hub's scenario tests.
 #![allow(dead_code)]
 
-pub mod frames;
+pub mod forge;
 pub mod js;
+pub mod raw;
 
 use insikt_core::domain::{AgeBand, ConsentScope, GivenBy, MemberRole, ParticipantRole};
 use insikt_core::ids::{ParticipantId, ProjectId};
@@ -164,4 +165,99 @@ pub fn pair(a: &Store, b: &Store) {
         }
     }
     panic!("the paired devices did not reach sync");
+}
+
+/// The hub binary as a child process, so that its memory can be read on its own
+/// (`/proc/PID/status`); killed when dropped.
+pub struct ChildHub {
+    pub child: std::process::Child,
+    pub url: String,
+    pub data: std::path::PathBuf,
+}
+
+impl ChildHub {
+    /// Creates the organisation `org` in `data` and serves the hub from there.
+    pub fn start(data: &Path, org: &str) -> ChildHub {
+        use std::process::{Command, Stdio};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bin = env!("CARGO_BIN_EXE_insikt-hub");
+        let made = Command::new(bin)
+            .arg("--data")
+            .arg(data)
+            .args(["org", "add", org])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let child = Command::new(bin)
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let hub = ChildHub {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            data: data.to_path_buf(),
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        hub
+    }
+
+    /// An invite code, made by the command line as an administrator would.
+    pub fn invite(&self, org: &str, role: &str) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_insikt-hub"))
+            .arg("--data")
+            .arg(&self.data)
+            .args(["invite", "--org", org, "--role", role])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// The hub process's resident memory now and its peak so far, in KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        memory_kib(self.child.id())
+    }
+
+    /// Starts the peak (`VmHWM`) over from the memory in use now (Linux's
+    /// `clear_refs`), so that a phase's own peak can be read.
+    pub fn reset_peak(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+}
+
+impl Drop for ChildHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A process's resident memory (`VmRSS`) and its peak (`VmHWM`), in KiB.
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
