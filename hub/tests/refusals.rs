@@ -66,6 +66,21 @@ fn enroll_token(w: &World, role: Role, participant: Option<&str>) -> String {
     s.enroll(&w.hub.url, &code, "test").unwrap().token
 }
 
+/// The token of a device on the project's team in `role` (its first sync puts it
+/// there), as blob uploads need.
+fn team_token(w: &World, role: Role) -> String {
+    let code = w
+        .hub
+        .hub
+        .invite_to_project("Region Norr", w.project.as_str(), role)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &StoreKey::generate()).unwrap();
+    let token = s.enroll(&w.hub.url, &code, "test").unwrap().token;
+    s.sync_with_hub(&HubSyncOptions::default()).unwrap();
+    token
+}
+
 #[test]
 fn no_token_and_wrong_tokens_are_refused_before_the_upgrade() {
     let w = world(HubConfig::default());
@@ -179,7 +194,7 @@ fn a_coach_follows_the_project_but_never_receives_raw_material() {
 #[test]
 fn blobs_are_served_only_when_a_readable_document_references_them() {
     let w = world(HubConfig::default());
-    let token = enroll_token(&w, Role::Researcher, None);
+    let token = team_token(&w, Role::Researcher);
     let bytes = b"not referenced by any document".to_vec();
     let hash = insikt_media::BlobHash::of(&bytes).to_hex();
     let agent = ureq::Agent::new_with_defaults();
