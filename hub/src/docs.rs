@@ -643,6 +643,9 @@ impl HubDocuments {
             changed: false,
             refused: true,
         };
+        // The team this message is judged by is the one before it: read (and kept)
+        // now, so that a change to the team is never judged by the team it makes.
+        let _ = self.team(&meta.project);
         self.load(doc)?;
         let loaded = self
             .cache
@@ -681,7 +684,13 @@ impl HubDocuments {
             eprintln!("insikt-hub: refused a {} change: {why}", meta.kind);
             return Ok(refused);
         }
-        let mut doc_now = std::mem::take(self.load(doc)?);
+        // Taken out of the cache while it is stored, not swapped for an empty one: a
+        // read of it meanwhile (the project's team, say) loads what is stored.
+        self.load(doc)?;
+        let mut doc_now = self
+            .cache
+            .remove(doc)
+            .ok_or(HubError::NotFound("document"))?;
         let outcome = self.store(doc, &mut doc_now, meta, false).and_then(|()| {
             if meta.kind == "project" {
                 self.teams.remove(&meta.project);
