@@ -472,7 +472,7 @@ fn a_refused_change_to_the_team_never_becomes_the_team_the_hub_judges_by() {
         .unwrap();
     let id = DocumentId::of(&key);
     let sara = w.sara.clone();
-    let mut send = |w: &mut World, write: &dyn Fn(&mut AutoCommit)| -> bool {
+    let send = |w: &mut World, write: &dyn Fn(&mut AutoCommit)| -> bool {
         let mut doc = AutoCommit::load(&w.hub.document_bytes(&id).unwrap()).unwrap();
         doc.set_actor(w.sara_actor.clone());
         write(&mut doc);
